@@ -18,6 +18,8 @@ export function isIanaZone(zone: string): boolean {
 }
 
 const port = z.number().int().min(1, 'must be 1–65535').max(65535, 'must be 1–65535');
+/** A port the gateway listens on: 0 asks the OS for a free one (tests, lab). */
+const listenPort = z.number().int().min(0, 'must be 0–65535').max(65535, 'must be 0–65535');
 const terminalId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'use 1–32 letters, digits, "-" or "_"');
 const secret = z.string().min(1, 'must not be empty');
 
@@ -148,6 +150,8 @@ const deliSchema = z
       .object({
         up: z.string().min(1).default('deli/device/{deviceId}/up'),
         down: z.string().min(1).default('deli/device/{deviceId}/down'),
+        /** Retained online/offline status; the offline one is the MQTT last will (PROTOCOLS.md Deli 1). */
+        status: z.string().min(1).default('deli/device/{deviceId}/status'),
       })
       .prefault({}),
     batchSize: z.number().int().min(1).max(500).default(50),
@@ -157,6 +161,15 @@ const deliSchema = z
     caFile: z.string().optional(),
     /** Device name reported to the app; changeable remotely with set_config. */
     deviceName: z.string().max(64).optional(),
+    /** Reconnect backoff: first delay, doubled per failure (with jitter) up to reconnectMaxMs. */
+    reconnectMinMs: z.number().int().min(10).max(600_000).default(1000),
+    reconnectMaxMs: z.number().int().min(10).max(3_600_000).default(60_000),
+    /** A checkin batch without PUBACK within this time is reported unacknowledged (the outbox retries it). */
+    publishTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+    /** A roster sync that receives nothing for this long ends (incomplete: watermark kept, no reset). */
+    syncTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /** Send user ids that are canonical integers as JSON numbers, as the seed's examples do. */
+    numericUserIds: z.boolean().default(true),
   })
   .superRefine((d, ctx) => {
     if (!d.enabled) return;
@@ -177,7 +190,7 @@ export const configSchema = z
     http: z
       .object({
         host: z.string().min(1).default('0.0.0.0'),
-        port: port.default(8080),
+        port: listenPort.default(8080),
         /** scrypt hash (`scrypt$N$r$p$salt$hash`) of the admin password; the page asks for one on first run otherwise. */
         adminPasswordHash: z.string().optional(),
         /** Bearer token for scripts calling /api/. */
@@ -190,7 +203,7 @@ export const configSchema = z
     adms: z
       .object({
         host: z.string().min(1).default('0.0.0.0'),
-        port: port.default(8081),
+        port: listenPort.default(8081),
         /** Largest request body accepted from a terminal. */
         maxBodyBytes: z
           .number()

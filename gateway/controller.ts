@@ -1,0 +1,240 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { ServerType } from '@hono/node-server';
+import type { GatewayConfig } from '../config/schema';
+import { EventBus } from './events';
+import { createHttpApp } from './http/app';
+import { alertsOf, type HealthReport, type UpstreamReport } from './http/health';
+import { closeServer, listen } from './http/server';
+import { GatewayMetrics } from './metrics';
+import { type ClockSource, type Logger, type PunchCursor, systemClock } from './model';
+import { Outbox } from './outbox/outbox';
+import { createDriver, createUpstream, type PartDeps } from './parts';
+import { DedupIndex } from './pipeline/dedup-index';
+import { type PipelineTerminal, PunchPipeline } from './pipeline/pipeline';
+import { Roster } from './roster/roster';
+import { BlobStore } from './store/blobs';
+import { DATA_DIR_MODE } from './store/durable-file';
+import { PunchJournal } from './store/journal';
+import { StateStore } from './store/state';
+import { TerminalSupervisor } from './terminals/supervisor';
+import { VERSION } from './version';
+
+const HOUR_MS = 3_600_000;
+
+export interface GatewayOptions {
+  readonly clock?: ClockSource;
+  /** Bind the HTTP server here instead of the configured port (tests, lab). */
+  readonly httpPort?: number;
+  readonly processMetrics?: boolean;
+}
+
+/**
+ * The composition root: builds every part from the configuration and injects what each needs.
+ * Parts never construct each other; they talk through the injected ports and the event bus.
+ */
+export class Gateway {
+  readonly bus = new EventBus();
+  readonly metrics: GatewayMetrics;
+  private readonly clock: ClockSource;
+  private readonly startedAt: number;
+  private state!: StateStore;
+  private cursors!: StateStore;
+  private journal!: PunchJournal;
+  private blobs!: BlobStore;
+  private roster!: Roster;
+  private pipeline!: PunchPipeline;
+  private dedup!: DedupIndex;
+  private supervisors: TerminalSupervisor[] = [];
+  private outboxes: Array<{ outbox: Outbox; upstream: import('./model').Upstream }> = [];
+  private server: ServerType | undefined;
+  private housekeeping: NodeJS.Timeout | undefined;
+  private boundPort: number | undefined;
+
+  constructor(
+    readonly config: GatewayConfig,
+    private readonly logger: Logger,
+    private readonly options: GatewayOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.startedAt = this.clock.now();
+    this.metrics = new GatewayMetrics({ processMetrics: options.processMetrics });
+  }
+
+  get httpPort(): number | undefined {
+    return this.boundPort;
+  }
+
+  get dataDir(): string {
+    return resolve(this.config.dataDir);
+  }
+
+  async start(): Promise<void> {
+    const { config, logger, clock } = this;
+    await mkdir(this.dataDir, { recursive: true, mode: DATA_DIR_MODE });
+    this.state = new StateStore(join(this.dataDir, 'state.json'));
+    this.cursors = new StateStore(join(this.dataDir, 'cursors.json'));
+    this.blobs = new BlobStore(join(this.dataDir, 'blobs'));
+    this.journal = new PunchJournal({
+      dir: join(this.dataDir, 'journal'),
+      segmentMaxBytes: config.journal.segmentMaxBytes,
+      retentionDays: config.journal.retentionDays,
+      clock,
+      logger: logger.child({ part: 'journal' }),
+    });
+    this.roster = new Roster({
+      file: join(this.dataDir, 'roster.json'),
+      blobs: this.blobs,
+      bus: this.bus,
+      clock,
+      logger: logger.child({ part: 'roster' }),
+    });
+    await Promise.all([this.state.open(), this.cursors.open(), this.blobs.open()]);
+    await this.journal.open();
+    await this.roster.open();
+    this.dedup = new DedupIndex(config.pipeline.dedupWindowDays, () => clock.now());
+    await this.dedup.load(this.journal);
+
+    const terminals = new Map<string, PipelineTerminal>(
+      config.terminals.map((t) => [
+        t.id,
+        { id: t.id, kind: t.driver, direction: t.direction, timezone: t.timezone ?? config.site.timezone },
+      ]),
+    );
+    this.pipeline = new PunchPipeline({
+      journal: this.journal,
+      dedup: this.dedup,
+      terminals,
+      workers: this.roster,
+      bus: this.bus,
+      clock,
+      logger: logger.child({ part: 'pipeline' }),
+      metrics: this.metrics,
+    });
+
+    const partDeps: PartDeps = {
+      clock,
+      logger,
+      roster: this.roster,
+      state: this.state,
+      siteTimezone: config.site.timezone,
+      lookupWorker: (workerId) => this.roster.identityOf(workerId),
+      bus: this.bus,
+    };
+    for (const terminal of config.terminals) {
+      if (!terminal.enabled) continue;
+      const driver = createDriver(terminal, partDeps);
+      this.supervisors.push(
+        new TerminalSupervisor({
+          driver,
+          options: {
+            pollSeconds: terminal.pollSeconds,
+            clockToleranceSeconds: terminal.clockToleranceSeconds,
+            syncClock: terminal.syncClock,
+            timezone: terminal.timezone ?? config.site.timezone,
+          },
+          pipeline: this.pipeline,
+          cursor: this.state.slot<PunchCursor | null>(`terminal.${terminal.id}.cursor`),
+          bus: this.bus,
+          metrics: this.metrics,
+          clock,
+          logger: logger.child({ part: 'terminal', terminalId: terminal.id }),
+        }),
+      );
+    }
+    for (const upstream of createUpstreams(config, partDeps)) {
+      await upstream.start();
+      const outbox = new Outbox({
+        upstream,
+        journal: this.journal,
+        cursor: this.cursors.slot<number>(`outbox.${upstream.name}`),
+        options: config.outbox,
+        logger: logger.child({ part: 'outbox', upstream: upstream.name }),
+        metrics: this.metrics,
+        clock,
+      });
+      this.outboxes.push({ outbox, upstream });
+    }
+
+    const app = createHttpApp({
+      health: () => this.health(),
+      metrics: this.metrics,
+      metricsToken: config.http.metricsToken,
+    });
+    const { server, port } = await listen(app, config.http.host, this.options.httpPort ?? config.http.port);
+    this.server = server;
+    this.boundPort = port;
+
+    for (const { outbox } of this.outboxes) outbox.start();
+    for (const supervisor of this.supervisors) supervisor.start();
+    await this.houseKeep();
+    this.housekeeping = setInterval(() => void this.houseKeep(), HOUR_MS);
+    this.housekeeping.unref();
+    logger.info(
+      {
+        version: VERSION,
+        site: config.site.name,
+        dataDir: this.dataDir,
+        http: `${config.http.host}:${port}`,
+        terminals: this.supervisors.length,
+        upstreams: this.outboxes.map((o) => o.upstream.name),
+        journalLastSeq: this.journal.lastSeq,
+      },
+      'gateway started',
+    );
+  }
+
+  /** Stops taking punches first, then lets in-flight deliveries settle, then closes files. */
+  async stop(): Promise<void> {
+    clearInterval(this.housekeeping);
+    await Promise.all(this.supervisors.map((s) => s.stop()));
+    await Promise.all(this.outboxes.map(({ outbox }) => outbox.stop()));
+    await Promise.all(this.outboxes.map(({ upstream }) => upstream.stop().catch(() => undefined)));
+    if (this.server) await closeServer(this.server);
+    await this.journal?.close();
+    this.logger.info({ journalLastSeq: this.journal?.lastSeq }, 'gateway stopped');
+  }
+
+  health(): HealthReport {
+    const terminals = this.supervisors.map((s) => s.status());
+    const upstreams: UpstreamReport[] = this.outboxes.map(({ outbox, upstream }) => ({
+      ...outbox.status(),
+      enabled: true,
+      health: upstream.health(),
+    }));
+    const alerts = alertsOf(terminals, upstreams, this.journal.corruptLines);
+    return {
+      status: alerts.length === 0 ? 'ok' : 'degraded',
+      version: VERSION,
+      site: this.config.site.name,
+      uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000),
+      journal: {
+        lastSeq: this.journal.lastSeq,
+        segments: this.journal.segmentList.length,
+        corruptLines: this.journal.corruptLines,
+      },
+      terminals,
+      upstreams,
+      alerts,
+    };
+  }
+
+  /** Retention: a segment goes once every upstream passed it and it is old enough. */
+  private async houseKeep(): Promise<void> {
+    try {
+      const cursors = this.outboxes.map(({ outbox }) => outbox.cursor);
+      const acked = cursors.length > 0 ? Math.min(...cursors) : this.journal.lastSeq;
+      await this.journal.prune(acked);
+      this.dedup.prune();
+    } catch (error) {
+      this.logger.error({ error: (error as Error).message }, 'housekeeping failed');
+    }
+  }
+}
+
+function createUpstreams(config: GatewayConfig, deps: PartDeps) {
+  const upstreams = [];
+  if (config.upstreams.sichuan.enabled) upstreams.push(createUpstream('sichuan', config, deps));
+  if (config.upstreams.deli.enabled) upstreams.push(createUpstream('deli', config, deps));
+  return upstreams;
+}

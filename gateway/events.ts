@@ -1,0 +1,30 @@
+import { EventEmitter } from 'node:events';
+import type { Punch, UpgradeOffer } from './model';
+
+/** Everything parts tell each other. Parts never reach into each other's internals. */
+export interface GatewayEvents {
+  'punches.journaled': [punches: readonly Punch[]];
+  'terminal.online': [terminalId: string, online: boolean];
+  'terminal.error': [terminalId: string, message: string];
+  'roster.changed': [workerIds: readonly string[]];
+  'upgrade.offered': [offer: UpgradeOffer];
+  'config.changed': [];
+}
+
+/** A typed facade over EventEmitter; listener errors are the listener's to handle. */
+export class EventBus {
+  private readonly emitter = new EventEmitter({ captureRejections: false });
+
+  constructor() {
+    this.emitter.setMaxListeners(100);
+  }
+
+  on<K extends keyof GatewayEvents>(event: K, listener: (...args: GatewayEvents[K]) => void): () => void {
+    this.emitter.on(event, listener as (...args: unknown[]) => void);
+    return () => this.emitter.off(event, listener as (...args: unknown[]) => void);
+  }
+
+  emit<K extends keyof GatewayEvents>(event: K, ...args: GatewayEvents[K]): void {
+    this.emitter.emit(event, ...args);
+  }
+}

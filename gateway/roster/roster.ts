@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import { Low } from 'lowdb';
+import type { EventBus } from '../events';
+import type {
+  ClockSource,
+  Gender,
+  Logger,
+  RemovalReason,
+  RosterPort,
+  RosterSource,
+  TemplateKind,
+  WorkerChange,
+  WorkerIdentity,
+} from '../model';
+import type { PinResolver } from '../pipeline/pipeline';
+import type { BlobStore } from '../store/blobs';
+import { DurableJsonFile } from '../store/json-file-adapter';
+
+export interface TemplateRef {
+  readonly kind: TemplateKind;
+  readonly index: number;
+  readonly format: string;
+  /** sha256 of the bytes in the blob store. */
+  readonly blob: string;
+}
+
+export interface Worker {
+  readonly id: string;
+  /** The PIN this worker has on every terminal: numeric, ≤ 9 digits, never reused. */
+  pin: string;
+  name: string;
+  workerType?: string;
+  card?: number;
+  password?: string;
+  gender?: Gender;
+  identities: { sichuanUserId?: string; deliUserId?: string; idCardNo?: string };
+  sources: RosterSource[];
+  status: 'active' | 'removed';
+  removal?: { reason: RemovalReason; source: RosterSource; atMs: number };
+  facePhoto?: string;
+  templates: TemplateRef[];
+  updatedMs: number;
+}
+
+interface RosterDocument {
+  workers: Record<string, Worker>;
+  nextPin: number;
+}
+
+/** Removals the Sichuan platform orders for safety; no other source may undo them. */
+const BINDING_REMOVALS: ReadonlySet<string> = new Set(['禁入', '红黄码']);
+const MAX_PIN = 999_999_999;
+
+/**
+ * The site's desired state: who may clock in. Every change is durable before `apply` resolves,
+ * so a platform task is acknowledged only once it cannot be lost. Terminals are converged to this
+ * by their reconcilers; punches are mapped back to workers through `resolve`.
+ */
+export class Roster implements RosterPort, PinResolver {
+  private db: Low<RosterDocument> | undefined;
+  private byPin = new Map<string, Worker>();
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: {
+      readonly file: string;
+      readonly blobs: BlobStore;
+      readonly bus: EventBus;
+      readonly clock: ClockSource;
+      readonly logger: Logger;
+    },
+  ) {}
+
+  async open(): Promise<void> {
+    this.db = new Low<RosterDocument>(new DurableJsonFile(this.deps.file), { workers: {}, nextPin: 1 });
+    await this.db.read();
+    this.reindex();
+  }
+
+  resolve(_terminalId: string, pin: string): { workerId: string; removed: boolean } | undefined {
+    const worker = this.byPin.get(pin);
+    return worker ? { workerId: worker.id, removed: worker.status === 'removed' } : undefined;
+  }
+
+  list(): readonly Worker[] {
+    return Object.values(this.doc().workers);
+  }
+
+  get(id: string): Worker | undefined {
+    return this.doc().workers[id];
+  }
+
+  identityOf(workerId: string): WorkerIdentity | undefined {
+    const worker = this.get(workerId);
+    return worker ? { ...worker.identities, gatewayId: worker.id } : undefined;
+  }
+
+  findByIdentity(identity: WorkerIdentity): Worker | undefined {
+    const workers = this.doc().workers;
+    if (identity.gatewayId && workers[identity.gatewayId]) return workers[identity.gatewayId];
+    for (const worker of Object.values(workers)) {
+      const mine = worker.identities;
+      if (identity.sichuanUserId && mine.sichuanUserId === identity.sichuanUserId) return worker;
+      if (identity.deliUserId && mine.deliUserId === identity.deliUserId) return worker;
+      if (identity.idCardNo && mine.idCardNo === identity.idCardNo) return worker;
+    }
+    return undefined;
+  }
+
+  async apply(changes: readonly WorkerChange[]): Promise<void> {
+    const touched: string[] = [];
+    for (const change of changes) {
+      const worker = await this.applyOne(change);
+      if (worker) touched.push(worker.id);
+    }
+    await this.persist();
+    if (touched.length > 0) this.deps.bus.emit('roster.changed', touched);
+  }
+
+  async replaceSource(source: RosterSource, keep: readonly WorkerIdentity[]): Promise<void> {
+    const kept = new Set(keep.map((identity) => this.findByIdentity(identity)?.id).filter(Boolean));
+    const touched: string[] = [];
+    for (const worker of this.list()) {
+      if (worker.status !== 'active' || kept.has(worker.id)) continue;
+      if (worker.sources.length === 1 && worker.sources[0] === source) {
+        this.remove(worker, source, source === 'deli' ? 'deli' : 'local');
+        touched.push(worker.id);
+      }
+    }
+    await this.persist();
+    if (touched.length > 0) this.deps.bus.emit('roster.changed', touched);
+  }
+
+  private async applyOne(change: WorkerChange): Promise<Worker | undefined> {
+    let worker = this.findByIdentity(change.identity);
+    if (change.op === 'remove') {
+      if (!worker) {
+        this.deps.logger.info(
+          { source: change.source, identity: change.identity },
+          'roster: removal of a worker the gateway never had',
+        );
+        return undefined;
+      }
+      this.remove(worker, change.source, change.removalReason ?? change.source);
+      return worker;
+    }
+    if (!worker) {
+      worker = this.create(change);
+    } else if (worker.status === 'removed') {
+      const binding =
+        worker.removal && worker.removal.source === 'sichuan' && BINDING_REMOVALS.has(worker.removal.reason);
+      if (binding && change.source !== 'sichuan') {
+        this.deps.logger.warn(
+          { workerId: worker.id, source: change.source, reason: worker.removal?.reason },
+          'roster: a Sichuan 禁入/红黄码 removal wins; update stored but the worker stays removed',
+        );
+      } else {
+        worker.status = 'active';
+        worker.removal = undefined;
+      }
+    }
+    await this.merge(worker, change);
+    return worker;
+  }
+
+  private create(change: WorkerChange): Worker {
+    const doc = this.doc();
+    if (doc.nextPin > MAX_PIN) throw new Error('roster: PIN space exhausted');
+    const worker: Worker = {
+      id: change.identity.gatewayId ?? randomUUID(),
+      pin: String(doc.nextPin++),
+      name: change.name ?? '',
+      identities: {},
+      sources: [],
+      status: 'active',
+      templates: [],
+      updatedMs: this.deps.clock.now(),
+    };
+    doc.workers[worker.id] = worker;
+    this.byPin.set(worker.pin, worker);
+    return worker;
+  }
+
+  private async merge(worker: Worker, change: WorkerChange): Promise<void> {
+    const { identity } = change;
+    if (identity.sichuanUserId) worker.identities.sichuanUserId = identity.sichuanUserId;
+    if (identity.deliUserId) worker.identities.deliUserId = identity.deliUserId;
+    if (identity.idCardNo) worker.identities.idCardNo = identity.idCardNo;
+    if (change.name !== undefined) worker.name = change.name;
+    if (change.workerType !== undefined) worker.workerType = change.workerType;
+    if (change.card !== undefined) worker.card = change.card;
+    if (change.password !== undefined) worker.password = change.password;
+    if (change.gender !== undefined) worker.gender = change.gender;
+    if (change.facePhoto) worker.facePhoto = await this.deps.blobs.put(change.facePhoto);
+    for (const template of change.biometrics ?? []) {
+      const blob = await this.deps.blobs.put(template.data);
+      worker.templates = worker.templates.filter(
+        (t) => !(t.kind === template.kind && t.index === template.index),
+      );
+      worker.templates.push({ kind: template.kind, index: template.index, format: template.format, blob });
+    }
+    if (!worker.sources.includes(change.source)) worker.sources.push(change.source);
+    worker.updatedMs = this.deps.clock.now();
+  }
+
+  private remove(worker: Worker, source: RosterSource, reason: RemovalReason): void {
+    const current = worker.removal;
+    if (current && current.source === 'sichuan' && BINDING_REMOVALS.has(current.reason)) return;
+    worker.status = 'removed';
+    worker.removal = { reason, source, atMs: this.deps.clock.now() };
+    worker.updatedMs = this.deps.clock.now();
+  }
+
+  private persist(): Promise<void> {
+    const db = this.db!;
+    const next = this.writing.then(() => db.write());
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+
+  private reindex(): void {
+    this.byPin = new Map(this.list().map((w) => [w.pin, w]));
+  }
+
+  private doc(): RosterDocument {
+    if (!this.db) throw new Error('roster used before open()');
+    return this.db.data;
+  }
+}
