@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ServerType } from '@hono/node-server';
+import { SerialLineRegistry } from '../adapters/modbus/serial-line';
 import type { GatewayConfig } from '../config/schema';
 import { EventBus } from './events';
 import { createHttpApp } from './http/app';
@@ -65,6 +66,11 @@ export class Gateway {
     return this.boundPort;
   }
 
+  /** The roster, for the page and lab mode (platform clients get it through their injected port). */
+  get workers(): Roster {
+    return this.roster;
+  }
+
   get dataDir(): string {
     return resolve(this.config.dataDir);
   }
@@ -120,6 +126,7 @@ export class Gateway {
       siteTimezone: config.site.timezone,
       lookupWorker: (workerId) => this.roster.identityOf(workerId),
       bus: this.bus,
+      serialLines: new SerialLineRegistry(),
     };
     for (const terminal of config.terminals) {
       if (!terminal.enabled) continue;

@@ -1,7 +1,10 @@
 /** `edge-gateway emulate KIND …`: each terminal family and platform ships an emulator of itself. */
 type EmulatorCli = (argv: string[]) => Promise<void>;
 
-const EMULATORS: Record<string, () => Promise<EmulatorCli>> = {};
+const EMULATORS: Record<string, () => Promise<EmulatorCli>> = {
+  sichuan: async () => (await import('../cloud/sichuan/emulator-cli')).runEmulatorCli,
+  modbus: async () => (await import('../adapters/modbus/emulator-cli')).runEmulatorCli,
+};
 
 export async function runEmulator(argv: readonly string[]): Promise<number> {
   const [kind, ...rest] = argv;

@@ -1,7 +1,41 @@
 import { parseArgs } from 'node:util';
+import { ModbusEmulator } from '../adapters/modbus/emulator';
+import { SichuanEmulator } from '../cloud/sichuan/emulator';
 import labProfile from '../config/lab.json' with { type: 'json' };
 import { validateConfig } from '../config/load';
+import type { Gateway } from './controller';
 import { runGateway } from './main';
+
+/** Lab workers: the emulated terminals know them by PIN 1…20, the roster by these names. */
+export const LAB_WORKERS = [
+  '张三丰',
+  '李小龙',
+  '王建国',
+  '赵丽颖',
+  '陈伟',
+  '刘洋',
+  '杨帆',
+  '黄磊',
+  '周杰',
+  '吴敏',
+  '徐静',
+  '孙强',
+  '马超',
+  '朱琳',
+  '胡军',
+  '郭靖',
+  '何平',
+  '高峰',
+  '林涛',
+  'José García',
+] as const;
+
+interface LabPart {
+  /** Terminals and upstreams this emulator contributes to the lab config. */
+  readonly terminals?: unknown[];
+  readonly upstreams?: Record<string, unknown>;
+  readonly stop: () => Promise<void>;
+}
 
 /**
  * Lab mode: the gateway with emulated terminals and platforms on loopback, so a newcomer sees
@@ -11,16 +45,110 @@ import { runGateway } from './main';
 export async function runLab(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
-    options: { port: { type: 'string' }, 'data-dir': { type: 'string' } },
+    options: {
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'punch-every': { type: 'string', default: '5' },
+    },
     strict: true,
   });
+  const punchEverySeconds = Number(values['punch-every']);
+  if (!(punchEverySeconds > 0)) {
+    process.stderr.write('--punch-every must be a number of seconds > 0\n');
+    return 2;
+  }
+  const parts: LabPart[] = [];
+  const stopAll = async () => {
+    for (const part of parts.reverse()) await part.stop().catch(() => undefined);
+  };
+  try {
+    parts.push(await startSichuanPlatform());
+    parts.push(await startModbusTurnstile(punchEverySeconds));
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+
   const document = structuredClone(labProfile) as Record<string, unknown> & { http: Record<string, unknown> };
+  document.terminals = parts.flatMap((p) => p.terminals ?? []);
+  document.upstreams = Object.assign({}, ...parts.map((p) => p.upstreams ?? {}));
   if (values['data-dir']) document.dataDir = values['data-dir'];
   if (values.port) document.http.port = Number(values.port);
   const result = validateConfig(document, process.env);
   if (!result.ok) {
+    await stopAll();
     process.stderr.write(`lab profile is not valid:\n${result.problems.join('\n')}\n`);
     return 2;
   }
-  return runGateway(result.config);
+  return runGateway(result.config, { afterStart: seedLabRoster, beforeStop: stopAll });
+}
+
+/** Gives the lab workers the PINs the emulators use (idempotent: identities are fixed). */
+async function seedLabRoster(gateway: Gateway): Promise<void> {
+  await gateway.workers.apply(
+    LAB_WORKERS.map((name, i) => ({
+      source: 'local' as const,
+      op: 'upsert' as const,
+      identity: {
+        gatewayId: `lab-worker-${i + 1}`,
+        sichuanUserId: `SC-LAB-${i + 1}`,
+        deliUserId: `deli-lab-${i + 1}`,
+      },
+      name,
+    })),
+  );
+}
+
+function randomPin(): number {
+  return 1 + Math.floor(Math.random() * LAB_WORKERS.length);
+}
+
+async function startModbusTurnstile(punchEverySeconds: number): Promise<LabPart> {
+  const emulator = new ModbusEmulator({ transport: 'tcp', host: '127.0.0.1', port: 0 }, {});
+  await emulator.start();
+  const timer = setInterval(
+    () => {
+      emulator.addEvent({
+        pin: randomPin(),
+        method: Math.floor(Math.random() * 4),
+        direction: Math.random() < 0.5 ? 1 : 2,
+      });
+    },
+    punchEverySeconds * 1000 * 2,
+  );
+  timer.unref();
+  return {
+    terminals: [
+      {
+        id: 'lab-turnstile',
+        name: '北门闸机 (Modbus)',
+        driver: 'modbus',
+        direction: 'state',
+        transport: 'tcp',
+        host: '127.0.0.1',
+        port: emulator.address().port,
+        pollSeconds: 1,
+      },
+    ],
+    stop: async () => {
+      clearInterval(timer);
+      await emulator.stop();
+    },
+  };
+}
+
+/** Lab-only platform credentials: the emulated platform and the gateway share them on loopback. */
+const LAB_SICHUAN = {
+  sn: 'LAB-GW-0001',
+  deviceKey: 'lab-device-key',
+  sm4Key: '0123456789abcdeffedcba9876543210',
+} as const;
+
+async function startSichuanPlatform(): Promise<LabPart> {
+  const emulator = new SichuanEmulator({ ...LAB_SICHUAN, host: '127.0.0.1', port: 0 });
+  const baseUrl = await emulator.start();
+  return {
+    upstreams: { sichuan: { enabled: true, baseUrl, ...LAB_SICHUAN, heartbeatSeconds: 60 } },
+    stop: () => emulator.stop(),
+  };
 }

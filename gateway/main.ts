@@ -92,13 +92,20 @@ async function start(args: readonly string[]): Promise<number> {
 /** Runs a gateway until SIGTERM/SIGINT, then shuts it down in order (journal flushed, sockets closed). */
 export async function runGateway(
   config: GatewayConfig,
-  options: { configFile?: string; httpPort?: number; beforeStop?: () => Promise<void>; logger?: Logger } = {},
+  options: {
+    configFile?: string;
+    httpPort?: number;
+    afterStart?: (gateway: Gateway) => Promise<void>;
+    beforeStop?: () => Promise<void>;
+    logger?: Logger;
+  } = {},
 ): Promise<number> {
   const logger = options.logger ?? createLogger(config.log.level);
   guardProcess(logger);
   const gateway = new Gateway(config, logger, { httpPort: options.httpPort, processMetrics: true });
   try {
     await gateway.start();
+    await options.afterStart?.(gateway);
   } catch (error) {
     if (error instanceof UnsupportedPartError) {
       process.stderr.write(`${error.message}\n`);

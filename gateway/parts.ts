@@ -1,3 +1,6 @@
+import { ModbusDriver } from '../adapters/modbus/driver';
+import type { SerialLineRegistry } from '../adapters/modbus/serial-line';
+import { SichuanUpstream } from '../cloud/sichuan/upstream';
 import type { GatewayConfig, TerminalConfig } from '../config/schema';
 import type { EventBus } from './events';
 import type {
@@ -20,6 +23,8 @@ export interface PartDeps {
   readonly siteTimezone: string;
   readonly lookupWorker: (workerId: string) => WorkerIdentity | undefined;
   readonly bus: EventBus;
+  /** One per process: Modbus terminals on the same RS-485 line share its port. */
+  readonly serialLines: SerialLineRegistry;
 }
 
 export class UnsupportedPartError extends Error {
@@ -36,8 +41,18 @@ type DriverFactory = (config: TerminalConfig, deps: PartDeps) => TerminalDriver;
 type UpstreamFactory = (config: GatewayConfig, deps: PartDeps) => Upstream;
 
 /** Terminal families this build can drive; each adapter registers itself here. */
-const DRIVERS: Partial<Record<TerminalConfig['driver'], DriverFactory>> = {};
-const UPSTREAMS: Partial<Record<UpstreamName, UpstreamFactory>> = {};
+const DRIVERS: Partial<Record<TerminalConfig['driver'], DriverFactory>> = {
+  modbus: (config, deps) =>
+    new ModbusDriver(config as Extract<TerminalConfig, { driver: 'modbus' }>, {
+      logger: deps.logger,
+      clock: deps.clock,
+      serialLines: deps.serialLines,
+    }),
+};
+const UPSTREAMS: Partial<Record<UpstreamName, UpstreamFactory>> = {
+  sichuan: (config, deps) =>
+    new SichuanUpstream(config.upstreams.sichuan, { ...deps, siteTimezone: config.site.timezone }),
+};
 
 export function createDriver(config: TerminalConfig, deps: PartDeps): TerminalDriver {
   const factory = DRIVERS[config.driver];

@@ -3,7 +3,7 @@ import type { Punch } from '../model';
 import type { PunchJournal, Segment } from './journal';
 import { parseJournalLine } from './journal-line';
 
-const CHUNK_BYTES = 1 << 20;
+const CHUNK_BYTES = 256 * 1024;
 
 /**
  * Reads the journal forward from a position without holding it in memory: a window of parsed

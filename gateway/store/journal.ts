@@ -164,7 +164,9 @@ export class PunchJournal {
       for (const pending of group) pending.reject(error as Error);
       return;
     }
-    group.forEach((pending, i) => pending.resolve(results[i]!));
+    group.forEach((pending, i) => {
+      pending.resolve(results[i]!);
+    });
     for (const listener of this.appendListeners) listener(this.durableSeq);
   }
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SichuanEmulator, type SichuanEmulatorOptions } from '../../cloud/sichuan/emulator';
 import { type SichuanTiming, SichuanUpstream } from '../../cloud/sichuan/upstream';
@@ -201,9 +201,5 @@ export async function selfSignedCert(dir: string): Promise<{ key: string; cert: 
     ],
     { stdio: 'ignore' },
   );
-  const { readFile } = await import('node:fs/promises');
-  const key = await readFile(keyFile, 'utf8');
-  const cert = await readFile(certFile, 'utf8');
-  await writeFile(certFile, cert);
-  return { key, cert, certFile };
+  return { key: await readFile(keyFile, 'utf8'), cert: await readFile(certFile, 'utf8'), certFile };
 }

@@ -1,0 +1,119 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, runCli } from '../support/cli';
+import { tempDir } from '../support/tmp';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+afterAll(() => cleanup());
+
+async function configFile(name: string, content: unknown): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+const minimal = { site: { name: 'Test site' } };
+
+describe('check-config (real CLI)', () => {
+  it('accepts the shipped example and prints ok', async () => {
+    const result = await runCli(['check-config', join(REPO, 'config/example.json')]);
+    expect(result.stdout.trim()).toBe('ok');
+    expect(result.code).toBe(0);
+  });
+
+  it('accepts a config with both upstreams disabled', async () => {
+    const file = await configFile('both-off.json', {
+      ...minimal,
+      upstreams: { sichuan: { enabled: false }, deli: { enabled: false } },
+    });
+    const result = await runCli(['check-config', file]);
+    expect(result.stdout.trim()).toBe('ok');
+    expect(result.code).toBe(0);
+  });
+
+  it('reports every problem with its field path and exits 2', async () => {
+    const file = await configFile('bad.json', {
+      site: { timezone: 'Mars/Olympus' },
+      http: { port: 'eighty' },
+      terminals: [
+        { id: 'gate-1', driver: 'zk', direction: 'in', host: '10.0.0.5' },
+        { id: 'gate-1', driver: 'zk', direction: 'in', host: '10.0.0.6' },
+        { id: 'gate-2', driver: 'zk', direction: 'sideways', host: '10.0.0.7', port: 70000 },
+      ],
+      upstreams: { sichuan: { enabled: true, baseUrl: 'https://platform.example/api', sn: 'SN1' } },
+    });
+    const result = await runCli(['check-config', file]);
+    expect(result.code).toBe(2);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toContain('site.name: required');
+    expect(lines).toContain('site.timezone: not an IANA time zone (e.g. Asia/Shanghai)');
+    expect(lines.some((l) => l.startsWith('http.port: '))).toBe(true);
+    expect(lines.some((l) => l.startsWith('terminals.2.direction: '))).toBe(true);
+    expect(lines).toContain('terminals.2.port: must be 1–65535');
+    expect(lines).toContain('upstreams.sichuan.deviceKey: required when enabled');
+    expect(lines).toContain('upstreams.sichuan.sm4Key: required when enabled');
+  });
+
+  it('names the duplicate terminal id', async () => {
+    const file = await configFile('dup.json', {
+      ...minimal,
+      terminals: [
+        { id: 'gate-1', driver: 'zk', direction: 'in', host: '10.0.0.5' },
+        { id: 'gate-1', driver: 'modbus', direction: 'out', transport: 'tcp', host: '10.0.0.6' },
+      ],
+    });
+    const result = await runCli(['check-config', file]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain('terminals.1.id: duplicate terminal id "gate-1" (also terminals.0)');
+  });
+
+  it('reports a missing field, a wrong type and a file that is not JSON', async () => {
+    const missing = await runCli(['check-config', await configFile('missing.json', { dataDir: './x' })]);
+    expect(missing.code).toBe(2);
+    expect(missing.stdout).toContain('site: required');
+    const wrongType = await runCli(['check-config', await configFile('type.json', { site: { name: 42 } })]);
+    expect(wrongType.code).toBe(2);
+    expect(wrongType.stdout).toMatch(/^site\.name: .*expected string/m);
+    const notJson = await runCli(['check-config', await configFile('broken.json', '{"site": ')]);
+    expect(notJson.code).toBe(2);
+    expect(notJson.stdout).toMatch(/^\(file\): not valid JSON/);
+    const absent = await runCli(['check-config', join(dir, 'nope.json')]);
+    expect(absent.code).toBe(2);
+    expect(absent.stdout).toContain('ENOENT');
+  });
+
+  it('takes secrets from the environment instead of the file', async () => {
+    const file = await configFile('env.json', {
+      ...minimal,
+      upstreams: { sichuan: { enabled: true, baseUrl: 'https://platform.example/api', sn: 'SN1' } },
+    });
+    const without = await runCli(['check-config', file]);
+    expect(without.code).toBe(2);
+    const withEnv = await runCli(['check-config', file], {
+      env: {
+        EDGE_GATEWAY_SICHUAN_DEVICE_KEY: 'k3y',
+        EDGE_GATEWAY_SICHUAN_SM4_KEY: '0123456789abcdeffedcba9876543210',
+      },
+    });
+    expect(withEnv.stdout.trim()).toBe('ok');
+    expect(withEnv.code).toBe(0);
+  });
+
+  it('start refuses a bad file with the same messages and exit 2', async () => {
+    const file = await configFile('start-bad.json', { site: { name: 'x', timezone: 'Nowhere/City' } });
+    const result = await runCli(['start', '--config', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('site.timezone: not an IANA time zone');
+  });
+
+  it('prints the version', async () => {
+    const result = await runCli(['version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
