@@ -4,7 +4,6 @@
  * with the same sync pattern. Bytes written come from /proc/self/io (what reached the block layer).
  */
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PunchDraft } from '../../gateway/model';
 import { PunchJournal } from '../../gateway/store/journal';

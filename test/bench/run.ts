@@ -1,0 +1,72 @@
+/**
+ * `npm run bench`: runs every benchmark (or those named: `npm run bench -- journal zk`) one after
+ * another, each bundled with esbuild and run on plain node in its own process (so tsx's compiler
+ * does not inflate memory figures), then writes bench-report.json and bench-report.md with every
+ * figure beside its goal, and prints the JSON.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { BENCH_MARKER, type BenchResult, goalMet } from './report';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const OUT = join(ROOT, '.tmp', 'bench');
+
+async function runOne(file: string): Promise<BenchResult | { bench: string; error: string }> {
+  const name = basename(file, '.bench.ts');
+  const outfile = join(OUT, `${name}.mjs`);
+  await build({ entryPoints: [file], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' });
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [outfile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.on('close', (code) => {
+      const line = stdout.split('\n').find((l) => l.startsWith(BENCH_MARKER));
+      if (!line) resolvePromise({ bench: name, error: `exited ${code} without a result` });
+      else resolvePromise(JSON.parse(line.slice(BENCH_MARKER.length)) as BenchResult);
+    });
+  });
+}
+
+function markdown(results: ReadonlyArray<BenchResult | { bench: string; error: string }>): string {
+  const rows = ['| benchmark | figure | value | goal | met |', '| --- | --- | --- | --- | --- |'];
+  for (const result of results) {
+    if ('error' in result) {
+      rows.push(`| ${result.bench} | — | ${result.error} | | no |`);
+      continue;
+    }
+    const goals = new Map(result.goals.map((g) => [g.figure, g]));
+    for (const [figure, value] of Object.entries(result.figures)) {
+      const goal = goals.get(figure);
+      const met = goal ? goalMet(goal, result.figures) : null;
+      rows.push(`| ${result.bench} | ${figure} | ${value} | ${goal ? `${goal.op} ${goal.target} (${goal.source})` : ''} | ${met === null ? '' : met ? 'yes' : 'no'} |`);
+    }
+  }
+  return `${rows.join('\n')}\n`;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(OUT, { recursive: true });
+  const wanted = process.argv.slice(2);
+  const files = readdirSync(import.meta.dirname)
+    .filter((f) => f.endsWith('.bench.ts'))
+    .filter((f) => wanted.length === 0 || wanted.includes(basename(f, '.bench.ts')))
+    .sort()
+    .map((f) => join(import.meta.dirname, f));
+  const results = [];
+  for (const file of files) {
+    process.stderr.write(`bench ${basename(file)} …\n`);
+    results.push(await runOne(file));
+  }
+  const report = { machine: { node: process.version, cpus: (await import('node:os')).cpus().length }, at: new Date().toISOString(), results };
+  writeFileSync(join(ROOT, 'bench-report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(ROOT, 'bench-report.md'), markdown(results));
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  const failed = results.some((r) => 'error' in r);
+  process.exitCode = failed ? 1 : 0;
+}
+
+void main();
