@@ -2,13 +2,20 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ServerType } from '@hono/node-server';
 import { SerialLineRegistry } from '../adapters/modbus/serial-line';
-import type { GatewayConfig } from '../config/schema';
+import type { GatewayConfig, TerminalConfig } from '../config/schema';
 import { EventBus } from './events';
 import { createHttpApp } from './http/app';
 import { alertsOf, type HealthReport, type UpstreamReport } from './http/health';
 import { closeServer, listen } from './http/server';
 import { GatewayMetrics } from './metrics';
-import { type ClockSource, type Logger, type PunchCursor, systemClock } from './model';
+import {
+  type ClockSource,
+  type Logger,
+  type PunchCursor,
+  systemClock,
+  type Upstream,
+  type UpstreamName,
+} from './model';
 import { Outbox } from './outbox/outbox';
 import { createDriver, createUpstream, type PartDeps } from './parts';
 import { DedupIndex } from './pipeline/dedup-index';
@@ -28,6 +35,8 @@ export interface GatewayOptions {
   /** Bind the HTTP server here instead of the configured port (tests, lab). */
   readonly httpPort?: number;
   readonly processMetrics?: boolean;
+  /** The file the configuration came from; the page writes terminal changes back to it. */
+  readonly configFile?: string;
 }
 
 /**
@@ -47,7 +56,10 @@ export class Gateway {
   private pipeline!: PunchPipeline;
   private dedup!: DedupIndex;
   private supervisors: TerminalSupervisor[] = [];
-  private outboxes: Array<{ outbox: Outbox; upstream: import('./model').Upstream }> = [];
+  private outboxes: Array<{ outbox: Outbox; upstream: Upstream }> = [];
+  private readonly pipelineTerminals = new Map<string, PipelineTerminal>();
+  private partDeps!: PartDeps;
+  private terminalConfigs: readonly TerminalConfig[] = [];
   private server: ServerType | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
   private boundPort: number | undefined;
@@ -69,6 +81,34 @@ export class Gateway {
   /** The roster, for the page and lab mode (platform clients get it through their injected port). */
   get workers(): Roster {
     return this.roster;
+  }
+
+  get configFile(): string | undefined {
+    return this.options.configFile;
+  }
+
+  get punchJournal(): PunchJournal {
+    return this.journal;
+  }
+
+  get blobStore(): BlobStore {
+    return this.blobs;
+  }
+
+  get terminals(): readonly TerminalSupervisor[] {
+    return this.supervisors;
+  }
+
+  terminal(id: string): TerminalSupervisor | undefined {
+    return this.supervisors.find((s) => s.id === id);
+  }
+
+  upstream(name: UpstreamName): Upstream | undefined {
+    return this.outboxes.find((o) => o.upstream.name === name)?.upstream;
+  }
+
+  outbox(name: UpstreamName): Outbox | undefined {
+    return this.outboxes.find((o) => o.upstream.name === name)?.outbox;
   }
 
   get dataDir(): string {
@@ -101,16 +141,10 @@ export class Gateway {
     this.dedup = new DedupIndex(config.pipeline.dedupWindowDays, () => clock.now());
     await this.dedup.load(this.journal);
 
-    const terminals = new Map<string, PipelineTerminal>(
-      config.terminals.map((t) => [
-        t.id,
-        { id: t.id, kind: t.driver, direction: t.direction, timezone: t.timezone ?? config.site.timezone },
-      ]),
-    );
     this.pipeline = new PunchPipeline({
       journal: this.journal,
       dedup: this.dedup,
-      terminals,
+      terminals: this.pipelineTerminals,
       workers: this.roster,
       bus: this.bus,
       clock,
@@ -118,7 +152,7 @@ export class Gateway {
       metrics: this.metrics,
     });
 
-    const partDeps: PartDeps = {
+    const partDeps: PartDeps = (this.partDeps = {
       clock,
       logger,
       roster: this.roster,
@@ -127,28 +161,8 @@ export class Gateway {
       lookupWorker: (workerId) => this.roster.identityOf(workerId),
       bus: this.bus,
       serialLines: new SerialLineRegistry(),
-    };
-    for (const terminal of config.terminals) {
-      if (!terminal.enabled) continue;
-      const driver = createDriver(terminal, partDeps);
-      this.supervisors.push(
-        new TerminalSupervisor({
-          driver,
-          options: {
-            pollSeconds: terminal.pollSeconds,
-            clockToleranceSeconds: terminal.clockToleranceSeconds,
-            syncClock: terminal.syncClock,
-            timezone: terminal.timezone ?? config.site.timezone,
-          },
-          pipeline: this.pipeline,
-          cursor: this.state.slot<PunchCursor | null>(`terminal.${terminal.id}.cursor`),
-          bus: this.bus,
-          metrics: this.metrics,
-          clock,
-          logger: logger.child({ part: 'terminal', terminalId: terminal.id }),
-        }),
-      );
-    }
+    });
+    this.installTerminals(config.terminals);
     for (const upstream of createUpstreams(config, partDeps)) {
       await upstream.start();
       const outbox = new Outbox({
@@ -189,6 +203,64 @@ export class Gateway {
       },
       'gateway started',
     );
+  }
+
+  /**
+   * Applies an edited terminal list without a restart: removed or changed terminals are stopped,
+   * new or changed ones started; untouched ones keep their connection.
+   */
+  async reloadTerminals(terminals: readonly TerminalConfig[]): Promise<void> {
+    const before = new Map(this.terminalConfigs.map((t) => [t.id, JSON.stringify(t)]));
+    const after = new Map(terminals.map((t) => [t.id, JSON.stringify(t)]));
+    const stale = this.supervisors.filter((s) => before.get(s.id) !== after.get(s.id));
+    await Promise.all(stale.map((s) => s.stop()));
+    await Promise.all(stale.map((s) => s.driver.disconnect().catch(() => undefined)));
+    this.supervisors = this.supervisors.filter((s) => !stale.includes(s));
+    const keep = new Set(this.supervisors.map((s) => s.id));
+    this.installTerminals(terminals, keep);
+    for (const supervisor of this.supervisors) if (!keep.has(supervisor.id)) supervisor.start();
+    this.logger.info(
+      { stopped: stale.map((s) => s.id), running: this.supervisors.map((s) => s.id) },
+      'terminals reloaded',
+    );
+  }
+
+  private installTerminals(
+    terminals: readonly TerminalConfig[],
+    keep: ReadonlySet<string> = new Set(),
+  ): void {
+    const { config, clock, logger } = this;
+    this.terminalConfigs = terminals;
+    this.pipelineTerminals.clear();
+    for (const t of terminals) {
+      this.pipelineTerminals.set(t.id, {
+        id: t.id,
+        kind: t.driver,
+        direction: t.direction,
+        timezone: t.timezone ?? config.site.timezone,
+      });
+    }
+    for (const terminal of terminals) {
+      if (!terminal.enabled || keep.has(terminal.id)) continue;
+      const driver = createDriver(terminal, this.partDeps);
+      this.supervisors.push(
+        new TerminalSupervisor({
+          driver,
+          options: {
+            pollSeconds: terminal.pollSeconds,
+            clockToleranceSeconds: terminal.clockToleranceSeconds,
+            syncClock: terminal.syncClock,
+            timezone: terminal.timezone ?? config.site.timezone,
+          },
+          pipeline: this.pipeline,
+          cursor: this.state.slot<PunchCursor | null>(`terminal.${terminal.id}.cursor`),
+          bus: this.bus,
+          metrics: this.metrics,
+          clock,
+          logger: logger.child({ part: 'terminal', terminalId: terminal.id }),
+        }),
+      );
+    }
   }
 
   /** Stops taking punches first, then lets in-flight deliveries settle, then closes files. */

@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ModbusEmulator } from '../adapters/modbus/emulator';
 import { SichuanEmulator } from '../cloud/sichuan/emulator';
@@ -5,6 +7,7 @@ import labProfile from '../config/lab.json' with { type: 'json' };
 import { validateConfig } from '../config/load';
 import type { Gateway } from './controller';
 import { runGateway } from './main';
+import { writeFileAtomic } from './store/durable-file';
 
 /** Lab workers: the emulated terminals know them by PIN 1…20, the roster by these names. */
 export const LAB_WORKERS = [
@@ -80,7 +83,11 @@ export async function runLab(argv: readonly string[]): Promise<number> {
     process.stderr.write(`lab profile is not valid:\n${result.problems.join('\n')}\n`);
     return 2;
   }
-  return runGateway(result.config, { afterStart: seedLabRoster, beforeStop: stopAll });
+  // Written out so the page can edit the lab's terminals as it would a real config file.
+  const configFile = join(resolve(result.config.dataDir), 'lab-config.json');
+  await mkdir(dirname(configFile), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(configFile, `${JSON.stringify(document, null, 2)}\n`);
+  return runGateway(result.config, { configFile, afterStart: seedLabRoster, beforeStop: stopAll });
 }
 
 /** Gives the lab workers the PINs the emulators use (idempotent: identities are fixed). */

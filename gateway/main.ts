@@ -102,7 +102,11 @@ export async function runGateway(
 ): Promise<number> {
   const logger = options.logger ?? createLogger(config.log.level);
   guardProcess(logger);
-  const gateway = new Gateway(config, logger, { httpPort: options.httpPort, processMetrics: true });
+  const gateway = new Gateway(config, logger, {
+    httpPort: options.httpPort,
+    processMetrics: true,
+    configFile: options.configFile,
+  });
   try {
     await gateway.start();
     await options.afterStart?.(gateway);
