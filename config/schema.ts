@@ -211,6 +211,12 @@ export const configSchema = z
           .min(1024)
           .max(64 * 1024 * 1024)
           .default(8 * 1024 * 1024),
+        /** Seconds between a terminal's command polls, sent in the handshake (`Delay`). */
+        delaySeconds: z.number().int().min(1).max(600).default(10),
+        /** A command with no result by then is failed (never re-sent by the driver: the device may have run it). */
+        commandTimeoutMs: z.number().int().min(1000).max(3_600_000).default(120_000),
+        /** How long an enrolment waits for the person at the terminal and the template upload. */
+        enrolTimeoutMs: z.number().int().min(1000).max(3_600_000).default(180_000),
       })
       .strict()
       .prefault({}),

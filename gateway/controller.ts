@@ -20,7 +20,9 @@ import { Outbox } from './outbox/outbox';
 import { createDriver, createUpstream, type PartDeps } from './parts';
 import { DedupIndex } from './pipeline/dedup-index';
 import { type PipelineTerminal, PunchPipeline } from './pipeline/pipeline';
+import { EnrolmentService } from './roster/enrolment';
 import { Roster } from './roster/roster';
+import { RemoteSettingsStore } from './settings';
 import { BlobStore } from './store/blobs';
 import { DATA_DIR_MODE } from './store/durable-file';
 import { PunchJournal } from './store/journal';
@@ -59,6 +61,8 @@ export class Gateway {
   private outboxes: Array<{ outbox: Outbox; upstream: Upstream }> = [];
   private readonly pipelineTerminals = new Map<string, PipelineTerminal>();
   private partDeps!: PartDeps;
+  private settings!: RemoteSettingsStore;
+  private enrolment!: EnrolmentService;
   private terminalConfigs: readonly TerminalConfig[] = [];
   private server: ServerType | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
@@ -152,7 +156,19 @@ export class Gateway {
       metrics: this.metrics,
     });
 
-    const partDeps: PartDeps = (this.partDeps = {
+    this.settings = new RemoteSettingsStore(
+      config,
+      this.state.slot('settings.remote'),
+      logger.child({ part: 'settings' }),
+    );
+    this.settings.applyStored();
+    this.enrolment = new EnrolmentService({
+      roster: this.roster,
+      terminals: () => this.supervisors,
+      logger: logger.child({ part: 'enrolment' }),
+      timeoutMs: 120_000,
+    });
+    this.partDeps = {
       clock,
       logger,
       roster: this.roster,
@@ -161,7 +177,10 @@ export class Gateway {
       lookupWorker: (workerId) => this.roster.identityOf(workerId),
       bus: this.bus,
       serialLines: new SerialLineRegistry(),
-    });
+      enrolment: this.enrolment,
+      remoteSettings: this.settings,
+    };
+    const partDeps = this.partDeps;
     this.installTerminals(config.terminals);
     for (const upstream of createUpstreams(config, partDeps)) {
       await upstream.start();

@@ -2,10 +2,13 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ModbusEmulator } from '../adapters/modbus/emulator';
+import { ZkEmulator } from '../adapters/zk/emulator';
+import { DeliEmulator } from '../cloud/deli/emulator';
 import { SichuanEmulator } from '../cloud/sichuan/emulator';
 import labProfile from '../config/lab.json' with { type: 'json' };
 import { validateConfig } from '../config/load';
 import type { Gateway } from './controller';
+import { createLogger } from './logger';
 import { runGateway } from './main';
 import { writeFileAtomic } from './store/durable-file';
 
@@ -66,6 +69,9 @@ export async function runLab(argv: readonly string[]): Promise<number> {
   };
   try {
     parts.push(await startSichuanPlatform());
+    parts.push(await startDeliPlatform());
+    parts.push(await startZkTerminal('lab-zk-in', '东门进场 (ZK)', 'in', punchEverySeconds));
+    parts.push(await startZkTerminal('lab-zk-out', '东门出场 (ZK)', 'out', punchEverySeconds * 1.5));
     parts.push(await startModbusTurnstile(punchEverySeconds));
   } catch (error) {
     await stopAll();
@@ -99,7 +105,7 @@ async function seedLabRoster(gateway: Gateway): Promise<void> {
       identity: {
         gatewayId: `lab-worker-${i + 1}`,
         sichuanUserId: `SC-LAB-${i + 1}`,
-        deliUserId: `deli-lab-${i + 1}`,
+        deliUserId: labDeliUserId(i),
       },
       name,
     })),
@@ -157,5 +163,71 @@ async function startSichuanPlatform(): Promise<LabPart> {
   return {
     upstreams: { sichuan: { enabled: true, baseUrl, ...LAB_SICHUAN, heartbeatSeconds: 60 } },
     stop: () => emulator.stop(),
+  };
+}
+
+/** Deli user ids are numbers in the seed's examples. */
+function labDeliUserId(index: number): string {
+  return String(70_001 + index);
+}
+
+const LAB_DELI = { deviceId: 'kq01_LAB-GW-0001', appId: 'lab-attendance', orgId: '1000001' } as const;
+
+async function startDeliPlatform(): Promise<LabPart> {
+  const emulator = new DeliEmulator({
+    ...LAB_DELI,
+    embedded: true,
+    http: true,
+    roster: LAB_WORKERS.map((name, i) => ({ userId: labDeliUserId(i), delete: false, name, fp: [], fa: [] })),
+    logger: createLogger('warn').child({ part: 'deli-emulator' }),
+  });
+  await emulator.start();
+  return {
+    upstreams: { deli: { enabled: true, brokerUrl: emulator.brokerUrl, ...LAB_DELI } },
+    stop: () => emulator.stop(),
+  };
+}
+
+/** A ZK terminal that already holds the lab workers (as a site's terminals do before the gateway comes). */
+async function startZkTerminal(
+  id: string,
+  name: string,
+  direction: 'in' | 'out',
+  punchEverySeconds: number,
+): Promise<LabPart> {
+  const emulator = new ZkEmulator({
+    users: LAB_WORKERS.map((workerName, i) => ({ pin: String(i + 1), name: workerName })),
+    records: 0,
+    encoding: 'gb18030',
+    timeZone: 'Asia/Shanghai',
+    enrolDelayMs: 3000,
+  });
+  const port = await emulator.start();
+  const timer = setInterval(() => {
+    emulator.addPunch({
+      pin: String(randomPin()),
+      verify: Math.random() < 0.8 ? 1 : 2,
+      state: direction === 'in' ? 0 : 1,
+    });
+  }, punchEverySeconds * 1000);
+  timer.unref();
+  return {
+    terminals: [
+      {
+        id,
+        name,
+        driver: 'zk',
+        direction,
+        host: '127.0.0.1',
+        port,
+        transport: 'tcp',
+        encoding: 'gb18030',
+        pollSeconds: 30,
+      },
+    ],
+    stop: async () => {
+      clearInterval(timer);
+      await emulator.stop();
+    },
   };
 }

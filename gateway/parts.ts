@@ -1,10 +1,13 @@
 import { ModbusDriver } from '../adapters/modbus/driver';
 import type { SerialLineRegistry } from '../adapters/modbus/serial-line';
+import { ZkDriver } from '../adapters/zk/driver';
+import { DeliUpstream } from '../cloud/deli/upstream';
 import { SichuanUpstream } from '../cloud/sichuan/upstream';
 import type { GatewayConfig, TerminalConfig } from '../config/schema';
 import type { EventBus } from './events';
 import type {
   ClockSource,
+  EnrolmentPort,
   Logger,
   RosterPort,
   StatePort,
@@ -13,6 +16,8 @@ import type {
   UpstreamName,
   WorkerIdentity,
 } from './model';
+import type { RemoteSettingsStore } from './settings';
+import { VERSION } from './version';
 
 /** What the composition root offers every driver and upstream it builds. */
 export interface PartDeps {
@@ -25,6 +30,8 @@ export interface PartDeps {
   readonly bus: EventBus;
   /** One per process: Modbus terminals on the same RS-485 line share its port. */
   readonly serialLines: SerialLineRegistry;
+  readonly enrolment: EnrolmentPort;
+  readonly remoteSettings: RemoteSettingsStore;
 }
 
 export class UnsupportedPartError extends Error {
@@ -42,6 +49,12 @@ type UpstreamFactory = (config: GatewayConfig, deps: PartDeps) => Upstream;
 
 /** Terminal families this build can drive; each adapter registers itself here. */
 const DRIVERS: Partial<Record<TerminalConfig['driver'], DriverFactory>> = {
+  zk: (config, deps) =>
+    new ZkDriver(config as Extract<TerminalConfig, { driver: 'zk' }>, {
+      logger: deps.logger,
+      clock: deps.clock,
+      siteTimeZone: deps.siteTimezone,
+    }),
   modbus: (config, deps) =>
     new ModbusDriver(config as Extract<TerminalConfig, { driver: 'modbus' }>, {
       logger: deps.logger,
@@ -50,6 +63,12 @@ const DRIVERS: Partial<Record<TerminalConfig['driver'], DriverFactory>> = {
     }),
 };
 const UPSTREAMS: Partial<Record<UpstreamName, UpstreamFactory>> = {
+  deli: (config, deps) =>
+    new DeliUpstream(config.upstreams.deli, {
+      ...deps,
+      onUpgrade: (offer) => deps.bus.emit('upgrade.offered', offer),
+      currentVersion: VERSION,
+    }),
   sichuan: (config, deps) =>
     new SichuanUpstream(config.upstreams.sichuan, { ...deps, siteTimezone: config.site.timezone }),
 };

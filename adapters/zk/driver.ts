@@ -1,0 +1,589 @@
+import type { ZkTerminalConfig } from '../../config/schema';
+import type {
+  BiometricTemplate,
+  ClockSource,
+  EnrolmentResult,
+  Logger,
+  PunchBatch,
+  PunchCursor,
+  PunchListener,
+  PunchTime,
+  RawPunch,
+  TemplateKind,
+  TerminalCapabilities,
+  TerminalDriver,
+  TerminalHealth,
+  TerminalUser,
+} from '../../gateway/model';
+import { makeCommKey } from './commkey';
+import { Cmd, commandName, Ev } from './constants';
+import { decodeAttEvent, decodeEnrolEvent, type ZkEnrolEvent } from './events';
+import { type LinkHandlers, openTcpLink, openUdpLink, type ZkLink } from './link';
+import type { ZkPacket } from './packet';
+import {
+  decodeAttendance16,
+  decodeAttendance40,
+  decodeTemplateRecords,
+  decodeUser28,
+  decodeUser72,
+  encodeUser28,
+  encodeUser72,
+  splitTable,
+  type ZkAttendance,
+  type ZkUser,
+} from './records';
+import { decodeFreeSizes, type FreeSizes, READ_ATTENDANCE, READ_TEMPLATES, READ_USERS } from './requests';
+import { ZkReplyError, ZkSession, ZkTimeoutError } from './session';
+import { decodeZkTime, encodeZkTime } from './time';
+import { wallAt, wallDiffSeconds } from './wall-clock';
+
+export interface ZkDriverDeps {
+  readonly logger: Logger;
+  readonly clock: ClockSource;
+  /** The site's zone, for a terminal whose config names none (clock offset, UTC → wall). Default UTC. */
+  readonly siteTimeZone?: string;
+}
+
+/** The driver's position in a terminal's log: how many records it has read, and the first one. */
+interface ZkCursor {
+  readonly records: number;
+  /** `pin|time` of record 0: a different first record means the log was cleared and refilled. */
+  readonly anchor: string | null;
+}
+
+const EVENT_FLAGS = Ev.ATTLOG | Ev.ENROLLUSER | Ev.ENROLLFINGER;
+const MAX_PIN_LENGTH = 9;
+const ENROL_TIMEOUT_MS = 90_000;
+
+/**
+ * A ZK terminal over its binary protocol (TCP, or UDP on old firmware). It never reconnects on its
+ * own: failures throw, a dropped or silent link fires `onDisconnect`, and the supervisor decides.
+ */
+export class ZkDriver implements TerminalDriver {
+  readonly kind = 'zk' as const;
+  private link: ZkLink | null = null;
+  private session: ZkSession | null = null;
+  private readonly punchListeners = new Set<PunchListener>();
+  private readonly disconnectListeners = new Set<(reason: Error) => void>();
+  private readonly enrolWaiters = new Set<(event: ZkEnrolEvent) => void>();
+  private eventChain: Promise<void> = Promise.resolve();
+  private templateFormat = 'zk-fp10';
+  private lastSizes: FreeSizes | null = null;
+  private clockOffset: number | undefined;
+  private lastError: string | undefined;
+  private lastErrorAt: number | undefined;
+  private lastPunch: string | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly config: ZkTerminalConfig,
+    private readonly deps: ZkDriverDeps,
+  ) {
+    this.log = deps.logger.child({ terminal: config.id, driver: 'zk' });
+  }
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  private get zone(): string {
+    return this.config.timezone ?? this.deps.siteTimeZone ?? 'UTC';
+  }
+
+  private get oldFirmware(): boolean {
+    return this.link?.transport === 'udp';
+  }
+
+  capabilities(): TerminalCapabilities {
+    return {
+      realtime: true,
+      users: true,
+      cards: true,
+      fingerprints: true,
+      faces: false,
+      clock: true,
+      enrolment: ['fp'],
+      templateFormat: this.templateFormat,
+      maxPinLength: MAX_PIN_LENGTH,
+    };
+  }
+
+  // ── connection ──
+
+  async connect(): Promise<void> {
+    if (this.session) return;
+    try {
+      const link = await this.openLink();
+      const session = new ZkSession(link, {
+        timeoutMs: this.config.timeoutMs,
+        onEvent: (p) => this.onEvent(session, p),
+      });
+      this.link = link;
+      this.session = session;
+      await this.handshake(session);
+      this.log.info(
+        { transport: link.transport, templateFormat: this.templateFormat },
+        'zk terminal connected',
+      );
+    } catch (err) {
+      await this.closeLink();
+      throw this.noteError(err, 'connect');
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    const session = this.session;
+    if (!session) return;
+    await session.request(Cmd.EXIT, undefined, 1000).catch(() => undefined);
+    await this.closeLink();
+  }
+
+  onDisconnect(listener: (reason: Error) => void): () => void {
+    this.disconnectListeners.add(listener);
+    return () => this.disconnectListeners.delete(listener);
+  }
+
+  private async openLink(): Promise<ZkLink> {
+    const { host, port, timeoutMs, transport } = this.config;
+    const handlers: LinkHandlers = {
+      onBody: (body) => this.session?.receive(body),
+      onClose: (reason) => this.dropped(reason),
+    };
+    if (transport === 'udp') return openUdpLink(host, port, handlers);
+    try {
+      return await openTcpLink(host, port, timeoutMs, handlers);
+    } catch (err) {
+      // Old firmware has no TCP listener: the port refuses. A silent host is dead either way.
+      if (transport === 'auto' && (err as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
+        this.log.debug({ host, port }, 'TCP refused, trying UDP');
+        return openUdpLink(host, port, handlers);
+      }
+      throw err;
+    }
+  }
+
+  private async handshake(session: ZkSession): Promise<void> {
+    let reply = await session.open();
+    if (reply.command === Cmd.ACK_UNAUTH) {
+      reply = await session.request(Cmd.AUTH, makeCommKey(this.config.commKey, session.sessionId));
+      if (reply.command === Cmd.ACK_UNAUTH)
+        throw new Error('the terminal refused the communication key (commKey)');
+    }
+    if (reply.command !== Cmd.ACK_OK) throw new ZkReplyError('CONNECT', reply.command);
+    const fp = await session.request(Cmd.OPTIONS_RRQ, Buffer.from('~ZKFPVersion\0', 'latin1'));
+    const version = fp.command === Cmd.ACK_OK ? /=(\d+)/.exec(fp.data.toString('latin1'))?.[1] : undefined;
+    if (version) this.templateFormat = `zk-fp${version}`;
+    await this.readSizes();
+    const flags = Buffer.alloc(4);
+    flags.writeUInt32LE(EVENT_FLAGS, 0);
+    await this.expectOk(Cmd.REG_EVENT, flags);
+  }
+
+  /** The link ended without us asking: fail what waits and tell the supervisor. */
+  private dropped(reason: Error): void {
+    if (!this.session) return;
+    this.session.fail(reason);
+    this.session = null;
+    this.link = null;
+    this.noteError(reason, 'link');
+    this.log.warn({ err: reason.message }, 'zk terminal link dropped');
+    for (const listener of this.disconnectListeners) listener(reason);
+  }
+
+  private async closeLink(): Promise<void> {
+    const link = this.link;
+    this.session?.fail(new Error('disconnected'));
+    this.session = null;
+    this.link = null;
+    await link?.close();
+  }
+
+  /** Runs a command; a timeout means the link is unusable (a reply may still be in the pipe), so drop it. */
+  private async run<T>(what: string, work: (session: ZkSession) => Promise<T>): Promise<T> {
+    const session = this.session;
+    if (!session) throw this.noteError(new Error(`not connected (${what})`), what);
+    try {
+      return await work(session);
+    } catch (err) {
+      if (err instanceof ZkTimeoutError && this.session === session) {
+        const link = this.link;
+        this.dropped(err);
+        await link?.close();
+      }
+      throw this.noteError(err, what);
+    }
+  }
+
+  private noteError(err: unknown, what: string): Error {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.lastError = `${what}: ${error.message}`;
+    this.lastErrorAt = this.deps.clock.now();
+    return error;
+  }
+
+  private async expectOk(command: number, data?: Uint8Array): Promise<ZkPacket> {
+    return this.run(commandName(command), async (session) => {
+      const reply = await session.request(command, data);
+      if (reply.command !== Cmd.ACK_OK) throw new ZkReplyError(commandName(command), reply.command);
+      return reply;
+    });
+  }
+
+  private async readSizes(): Promise<FreeSizes> {
+    const reply = await this.expectOk(Cmd.GET_FREE_SIZES);
+    this.lastSizes = decodeFreeSizes(reply.data);
+    return this.lastSizes;
+  }
+
+  // ── punches ──
+
+  subscribe(listener: PunchListener): () => void {
+    this.punchListeners.add(listener);
+    return () => this.punchListeners.delete(listener);
+  }
+
+  async readPunchesSince(cursor: PunchCursor | null): Promise<PunchBatch> {
+    const previous = parseCursor(cursor);
+    const sizes = await this.readSizes();
+    if (previous && sizes.records === previous.records) {
+      // Same count: nothing new. (A clear and refill to exactly the same count is caught by the anchor on the next change.)
+      return { punches: [], cursor: previous as unknown as PunchCursor };
+    }
+    const records = await this.readAttendance(sizes.records);
+    const first = records[0];
+    const anchor = first ? `${first.pin}|${first.time}` : null;
+    const reset =
+      previous !== null &&
+      (records.length < previous.records || (previous.records > 0 && previous.anchor !== anchor));
+    if (reset)
+      this.log.warn(
+        { before: previous.records, now: records.length },
+        'zk log shrank or changed: reading from the start',
+      );
+    const from = reset || !previous ? 0 : previous.records;
+    const punches = records.slice(from).map((r) => this.toPunch(r, 'poll'));
+    const newest = punches[punches.length - 1];
+    if (newest && 'wall' in newest.time) this.lastPunch = newest.time.wall;
+    const next: ZkCursor = { records: records.length, anchor };
+    return { punches, cursor: next as unknown as PunchCursor, ...(reset ? { cursorReset: true } : {}) };
+  }
+
+  /**
+   * Clears the terminal's log, only when `clearLogAfterJournal` is on and the log still holds
+   * exactly the records up to `cursor` (all journaled). The device is disabled meanwhile, so no
+   * punch can land between the count check and the clear. Returns the cursor to store next, or
+   * null when nothing was cleared.
+   */
+  async clearJournaledLog(cursor: PunchCursor): Promise<PunchCursor | null> {
+    if (!this.config.clearLogAfterJournal) return null;
+    const journaled = parseCursor(cursor);
+    if (!journaled || journaled.records === 0) return null;
+    await this.expectOk(Cmd.DISABLEDEVICE, Buffer.alloc(4));
+    try {
+      const sizes = await this.readSizes();
+      if (sizes.records !== journaled.records) return null;
+      await this.expectOk(Cmd.CLEAR_ATTLOG);
+      await this.expectOk(Cmd.REFRESHDATA);
+      this.log.info({ cleared: journaled.records }, 'cleared journaled punches from the terminal log');
+      const empty: ZkCursor = { records: 0, anchor: null };
+      return empty as unknown as PunchCursor;
+    } finally {
+      await this.expectOk(Cmd.ENABLEDEVICE).catch((err: Error) =>
+        this.log.error({ err: err.message }, 'could not re-enable the terminal after clearing its log'),
+      );
+    }
+  }
+
+  /** The whole attendance log (ZK has no "since" read for this table). */
+  async readAttendance(expectedCount?: number): Promise<ZkAttendance[]> {
+    const buffer = await this.run('read attendance', (s) => s.readBuffer(READ_ATTENDANCE, 'attendance log'));
+    const { body, declared } = splitTable(buffer, 'attendance log');
+    const size = recordSize(
+      declared,
+      expectedCount ?? this.lastSizes?.records ?? 0,
+      this.oldFirmware ? [16, 40] : [40, 16],
+    );
+    const decode = size === 40 ? decodeAttendance40 : decodeAttendance16;
+    const out: ZkAttendance[] = new Array(Math.floor(body.length / size));
+    for (let i = 0; i < out.length; i++) out[i] = decode(body, i * size);
+    return out;
+  }
+
+  private toPunch(
+    r: { pin: string; time: string; verify: number; state: number },
+    source: RawPunch['source'],
+  ): RawPunch {
+    return {
+      terminalId: this.id,
+      pin: r.pin,
+      time: { wall: r.time },
+      verifyCode: r.verify,
+      state: r.state,
+      source,
+    };
+  }
+
+  private onEvent(session: ZkSession, p: ZkPacket): void {
+    const code = p.sessionId;
+    this.eventChain = this.eventChain.then(async () => {
+      try {
+        if (code === Ev.ATTLOG) await this.deliverPunch(p.data);
+        else if (code === Ev.ENROLLFINGER) {
+          const event = decodeEnrolEvent(p.data);
+          for (const waiter of this.enrolWaiters) waiter(event);
+        }
+      } catch (err) {
+        this.log.error({ err: (err as Error).message, event: code }, 'zk event handling failed');
+      } finally {
+        // Acknowledge every event once handled, so the terminal does not resend or stall its queue.
+        if (this.session === session) session.ackEvent();
+      }
+    });
+  }
+
+  private async deliverPunch(data: Buffer): Promise<void> {
+    let punch: RawPunch;
+    try {
+      punch = this.toPunch(decodeAttEvent(data), 'realtime');
+    } catch (err) {
+      // The catch-up read will bring this punch from the log.
+      this.log.warn({ err: (err as Error).message, bytes: data.length }, 'undecodable EF_ATTLOG event');
+      return;
+    }
+    if ('wall' in punch.time) this.lastPunch = punch.time.wall;
+    if (this.punchListeners.size === 0) {
+      this.log.debug({ pin: punch.pin }, 'real-time punch with no listener: left to the catch-up read');
+      return;
+    }
+    const results = await Promise.allSettled([...this.punchListeners].map((listener) => listener([punch])));
+    for (const r of results)
+      if (r.status === 'rejected')
+        this.log.error(
+          { err: String(r.reason), pin: punch.pin },
+          'punch listener failed; the catch-up read will retry',
+        );
+  }
+
+  // ── users and templates ──
+
+  async listUsers(): Promise<readonly TerminalUser[]> {
+    return (await this.readUsers()).map(({ uid, pin, name, card, password, privilege }) => ({
+      uid,
+      pin,
+      name,
+      card,
+      password,
+      privilege,
+    }));
+  }
+
+  private async readUsers(): Promise<ZkUser[]> {
+    const buffer = await this.run('read users', (s) => s.readBuffer(READ_USERS, 'user table'));
+    const { body, declared } = splitTable(buffer, 'user table');
+    const sizes = await this.readSizes();
+    const size = recordSize(declared, sizes.users, this.oldFirmware ? [28, 72] : [72, 28]);
+    const users: ZkUser[] = [];
+    for (let at = 0; at + size <= body.length; at += size)
+      users.push(
+        size === 72
+          ? decodeUser72(body, this.config.encoding, at)
+          : decodeUser28(body, this.config.encoding, at),
+      );
+    return users;
+  }
+
+  async upsertUser(user: TerminalUser): Promise<void> {
+    if (!user.pin || user.pin.length > MAX_PIN_LENGTH)
+      throw new Error(`ZK PIN must be 1–${MAX_PIN_LENGTH} characters: ${JSON.stringify(user.pin)}`);
+    const card = user.card ?? 0;
+    if (!Number.isInteger(card) || card < 0 || card > 0xffffffff)
+      throw new Error(`card must be an unsigned 32-bit number: ${card}`);
+    const existing = await this.readUsers();
+    const same = existing.find((u) => u.pin === user.pin);
+    const uid = same?.uid ?? existing.reduce((max, u) => Math.max(max, u.uid), 0) + 1;
+    const record: ZkUser = {
+      uid,
+      pin: user.pin,
+      name: user.name,
+      card,
+      password: user.password ?? '',
+      privilege: user.privilege ?? 0,
+    };
+    const bytes = this.oldFirmware
+      ? encodeUser28(record, this.config.encoding)
+      : encodeUser72(record, this.config.encoding);
+    await this.expectOk(Cmd.USER_WRQ, bytes);
+    await this.expectOk(Cmd.REFRESHDATA);
+  }
+
+  async deleteUser(pin: string): Promise<void> {
+    const user = (await this.readUsers()).find((u) => u.pin === pin);
+    if (!user) return;
+    const uid = Buffer.alloc(2);
+    uid.writeUInt16LE(user.uid, 0);
+    await this.expectOk(Cmd.DELETE_USER, uid);
+    await this.expectOk(Cmd.REFRESHDATA);
+  }
+
+  async readTemplates(pin: string): Promise<readonly BiometricTemplate[]> {
+    const user = (await this.readUsers()).find((u) => u.pin === pin);
+    if (!user) return [];
+    const buffer = await this.run('read templates', (s) => s.readBuffer(READ_TEMPLATES, 'template table'));
+    const { body } = splitTable(buffer, 'template table');
+    return decodeTemplateRecords(body)
+      .filter((t) => t.uid === user.uid)
+      .map((t) => ({
+        pin,
+        kind: 'fp' as const,
+        index: t.fingerIndex,
+        format: this.templateFormat,
+        data: new Uint8Array(t.data),
+      }));
+  }
+
+  async writeTemplate(template: BiometricTemplate): Promise<void> {
+    if (template.kind !== 'fp')
+      throw new Error(`ZK terminals here take fingerprints only, not ${template.kind}`);
+    if (template.format !== this.templateFormat)
+      throw new Error(
+        `template format ${template.format} does not match this terminal's ${this.templateFormat}`,
+      );
+    if (template.index < 0 || template.index > 9)
+      throw new Error(`finger index must be 0–9: ${template.index}`);
+    if (this.oldFirmware) throw new Error('template upload over UDP (old firmware) is not supported');
+    const user = (await this.readUsers()).find((u) => u.pin === template.pin);
+    if (!user) throw new Error(`no user ${template.pin} on terminal ${this.id}: upsert the user first`);
+    const userRecord = Buffer.concat([Buffer.from([2]), encodeUser72(user, this.config.encoding)]);
+    userRecord.writeUInt8(1, 40);
+    const entry = Buffer.alloc(8);
+    entry.writeInt8(2, 0);
+    entry.writeUInt16LE(user.uid, 1);
+    entry.writeUInt8(0x10 + template.index, 3);
+    entry.writeUInt32LE(0, 4);
+    const fp = Buffer.alloc(2 + template.data.length);
+    fp.writeUInt16LE(template.data.length, 0);
+    fp.set(template.data, 2);
+    const head = Buffer.alloc(12);
+    head.writeUInt32LE(userRecord.length, 0);
+    head.writeUInt32LE(entry.length, 4);
+    head.writeUInt32LE(fp.length, 8);
+    const args = Buffer.alloc(8);
+    args.writeUInt32LE(12, 0);
+    args.writeUInt16LE(0, 4);
+    args.writeUInt16LE(8, 6);
+    await this.run('write template', async (s) => {
+      const reply = await s.writeBuffer(
+        Buffer.concat([head, userRecord, entry, fp]),
+        Cmd.SAVE_USERTEMPS,
+        args,
+        'template upload',
+      );
+      if (reply.command !== Cmd.ACK_OK) throw new ZkReplyError('SAVE_USERTEMPS', reply.command);
+    });
+    await this.expectOk(Cmd.REFRESHDATA);
+  }
+
+  async startEnrolment(pin: string, kind: TemplateKind, signal?: AbortSignal): Promise<EnrolmentResult> {
+    if (kind !== 'fp') throw new Error(`ZK terminals here enrol fingerprints only, not ${kind}`);
+    signal?.throwIfAborted();
+    const existing = await this.readTemplates(pin);
+    const used = new Set(existing.map((t) => t.index));
+    const finger = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].find((i) => !used.has(i));
+    if (finger === undefined) throw new Error(`worker ${pin} already has ten fingerprints on ${this.id}`);
+    let settle: ((event: ZkEnrolEvent | Error) => void) | null = null;
+    const done = new Promise<ZkEnrolEvent>((resolve, reject) => {
+      settle = (e) => (e instanceof Error ? reject(e) : resolve(e));
+    });
+    // Settled early (abort during the start commands) and then not awaited: not an unhandled rejection.
+    done.catch(() => undefined);
+    const waiter = (event: ZkEnrolEvent) => {
+      if (event.pin === '' || event.pin === pin) settle?.(event);
+    };
+    const onAbort = () =>
+      settle?.(signal?.reason instanceof Error ? signal.reason : new Error('enrolment aborted'));
+    const timer = setTimeout(
+      () => settle?.(new Error(`enrolment of ${pin} did not complete within ${ENROL_TIMEOUT_MS / 1000} s`)),
+      ENROL_TIMEOUT_MS,
+    );
+    this.enrolWaiters.add(waiter);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.expectOk(Cmd.CANCELCAPTURE);
+      let request: Buffer;
+      if (this.oldFirmware) {
+        request = Buffer.alloc(5);
+        request.writeUInt32LE(Number(pin) >>> 0, 0);
+        request.writeInt8(finger, 4);
+      } else {
+        request = Buffer.alloc(26);
+        request.write(pin, 0, 'latin1');
+        request.writeInt8(finger, 24);
+        request.writeInt8(1, 25);
+      }
+      await this.expectOk(Cmd.STARTENROLL, request);
+      const event = await done;
+      if (event.result !== 0)
+        throw new Error(`enrolment of ${pin} failed on the terminal (result ${event.result})`);
+      const templates = (await this.readTemplates(pin)).filter((t) => t.index === event.fingerIndex);
+      if (templates.length === 0) throw new Error(`enrolment of ${pin} completed but no template was stored`);
+      return { pin, templates };
+    } catch (err) {
+      if (signal?.aborted && this.session)
+        await this.session.request(Cmd.CANCELCAPTURE).catch(() => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.enrolWaiters.delete(waiter);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  // ── clock ──
+
+  async getTime(): Promise<PunchTime> {
+    const reply = await this.expectOk(Cmd.GET_TIME);
+    if (reply.data.length < 4) throw new Error(`GET_TIME answered ${reply.data.length} bytes`);
+    const wall = decodeZkTime(reply.data.readUInt32LE(0));
+    this.clockOffset = wallDiffSeconds(wall, wallAt(this.deps.clock.now(), this.zone));
+    return { wall };
+  }
+
+  async setTime(time: PunchTime): Promise<void> {
+    const wall = 'wall' in time ? time.wall : wallAt(time.utcMs, this.zone);
+    const data = Buffer.alloc(4);
+    data.writeUInt32LE(encodeZkTime(wall), 0);
+    await this.expectOk(Cmd.SET_TIME, data);
+    await this.expectOk(Cmd.REFRESHDATA);
+    this.clockOffset = wallDiffSeconds(wall, wallAt(this.deps.clock.now(), this.zone));
+  }
+
+  health(): TerminalHealth {
+    return {
+      online: this.session !== null,
+      ...(this.lastError !== undefined ? { lastError: this.lastError, lastErrorAt: this.lastErrorAt } : {}),
+      ...(this.clockOffset !== undefined ? { clockOffsetSeconds: this.clockOffset } : {}),
+      ...(this.lastSizes ? { userCount: this.lastSizes.users, recordCount: this.lastSizes.records } : {}),
+      details: {
+        transport: this.link?.transport ?? 'none',
+        templateFormat: this.templateFormat,
+        skippedBytes: this.link?.skippedBytes() ?? 0,
+        ...(this.lastPunch ? { lastPunch: this.lastPunch } : {}),
+      },
+    };
+  }
+}
+
+function parseCursor(cursor: PunchCursor | null): ZkCursor | null {
+  if (!cursor) return null;
+  const records = cursor['records'];
+  const anchor = cursor['anchor'];
+  if (typeof records !== 'number' || records < 0 || (anchor !== null && typeof anchor !== 'string'))
+    throw new Error(`not a ZK cursor: ${JSON.stringify(cursor)}`);
+  return { records, anchor };
+}
+
+/** Works out the record size as pyzk does: table bytes / count, else the first size that divides it. */
+function recordSize(declared: number, count: number, candidates: readonly number[]): number {
+  if (count > 0 && candidates.includes(declared / count)) return declared / count;
+  return candidates.find((size) => declared % size === 0) ?? (candidates[0] as number);
+}

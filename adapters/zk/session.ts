@@ -1,0 +1,244 @@
+import { Cmd, commandName, EVENT_ACK_REPLY, MAX_CHUNK } from './constants';
+import type { ZkLink } from './link';
+import { decodeBody, encodeBody, type ZkPacket } from './packet';
+
+export class ZkTimeoutError extends Error {
+  constructor(what: string, ms: number) {
+    super(`no answer to ${what} within ${ms} ms`);
+    this.name = 'ZkTimeoutError';
+  }
+}
+
+export class ZkReplyError extends Error {
+  constructor(
+    what: string,
+    readonly reply: number,
+  ) {
+    super(`${what} answered ${commandName(reply)}`);
+    this.name = 'ZkReplyError';
+  }
+}
+
+/** Replies we are waiting for: matched on the reply number, or any data packet once a chunk has started. */
+class InFlight {
+  readonly queue: ZkPacket[] = [];
+  waiter: ((p: ZkPacket | Error) => void) | null = null;
+  acceptAnyData = false;
+  failure: Error | null = null;
+  constructor(
+    readonly replyId: number,
+    readonly what: string,
+  ) {}
+
+  accepts(p: ZkPacket): boolean {
+    if (p.replyId === this.replyId) return true;
+    return this.acceptAnyData && (p.command === Cmd.DATA || p.command === Cmd.ACK_DATA);
+  }
+
+  deliver(p: ZkPacket | Error): void {
+    if (p instanceof Error) this.failure = p;
+    const waiter = this.waiter;
+    if (waiter) {
+      this.waiter = null;
+      waiter(p);
+    } else if (!(p instanceof Error)) this.queue.push(p);
+  }
+}
+
+export interface SessionOptions {
+  readonly timeoutMs: number;
+  /** Called for every CMD_REG_EVENT packet; the caller acknowledges with `ackEvent`. */
+  readonly onEvent: (event: ZkPacket) => void;
+  /** Called when a peer's packet matches nothing in flight (late reply, stray ACK). */
+  readonly onStray?: (p: ZkPacket) => void;
+}
+
+/**
+ * One connection's command state: a single command (or one bulk transfer) in flight at a time,
+ * replies matched by reply number, events routed aside, so a reply is never mistaken for an event
+ * or for the answer to another command.
+ */
+export class ZkSession {
+  sessionId = 0;
+  private replyCounter = 0;
+  private inFlight: InFlight | null = null;
+  private lock: Promise<unknown> = Promise.resolve();
+  private closedWith: Error | null = null;
+
+  constructor(
+    private readonly link: ZkLink,
+    private readonly options: SessionOptions,
+  ) {}
+
+  /** Feed a received body (from the link). */
+  receive(body: Buffer): void {
+    let p: ZkPacket;
+    try {
+      p = decodeBody(body);
+    } catch {
+      return;
+    }
+    if (p.command === Cmd.REG_EVENT) {
+      this.options.onEvent(p);
+      return;
+    }
+    if (this.inFlight?.accepts(p)) this.inFlight.deliver(p);
+    else this.options.onStray?.(p);
+  }
+
+  /** The link went away: fail whatever waits. */
+  fail(reason: Error): void {
+    this.closedWith = reason;
+    this.inFlight?.deliver(reason);
+  }
+
+  ackEvent(): void {
+    this.link.send(encodeBody(Cmd.ACK_OK, this.sessionId, EVENT_ACK_REPLY));
+  }
+
+  /** Runs `work` with the connection to itself: nothing else is sent (but event acks) meanwhile. */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(work, work);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  request(command: number, data?: Uint8Array, timeoutMs?: number): Promise<ZkPacket> {
+    return this.exclusive(() => this.roundTrip(command, data, timeoutMs));
+  }
+
+  /** CONNECT restarts the reply numbering (clients differ: 0 or 1; terminals echo either). */
+  async open(): Promise<ZkPacket> {
+    return this.exclusive(async () => {
+      this.replyCounter = 0;
+      const reply = await this.roundTrip(Cmd.CONNECT);
+      this.sessionId = reply.sessionId;
+      return reply;
+    });
+  }
+
+  /**
+   * Reads a table with CMD_DATA_WRRQ, whichever way the firmware answers: inline CMD_DATA (or
+   * ACK_DATA), or a size followed by chunks fetched with CMD_DATA_RDY, each answered inline or as
+   * PREPARE_DATA + DATA packets. Fewer bytes than announced is an error, never a short success.
+   */
+  readBuffer(
+    request: Uint8Array,
+    what: string,
+    onProgress?: (got: number, total: number) => void,
+  ): Promise<Buffer> {
+    return this.exclusive(async () => {
+      const first = await this.roundTrip(Cmd.DATA_WRRQ, request);
+      if (first.command === Cmd.DATA || first.command === Cmd.ACK_DATA) return first.data;
+      if ((first.command !== Cmd.ACK_OK && first.command !== Cmd.PREPARE_DATA) || first.data.length < 5)
+        throw new ZkReplyError(`${what} (DATA_WRRQ)`, first.command);
+      const size = first.data.readUInt32LE(1);
+      const out = Buffer.allocUnsafe(size);
+      let got = 0;
+      while (got < size) {
+        const want = Math.min(MAX_CHUNK, size - got);
+        got += await this.readChunk(out, got, want, what);
+        onProgress?.(got, size);
+      }
+      const freed = await this.roundTrip(Cmd.FREE_DATA);
+      if (freed.command !== Cmd.ACK_OK) throw new ZkReplyError(`${what} (FREE_DATA)`, freed.command);
+      return out;
+    });
+  }
+
+  /** Uploads a buffer with PREPARE_DATA + DATA (as pyzk does before SAVE_USERTEMPS), then runs `command`. */
+  writeBuffer(buffer: Buffer, command: number, commandData: Uint8Array, what: string): Promise<ZkPacket> {
+    return this.exclusive(async () => {
+      await this.expectOk(Cmd.FREE_DATA, undefined, what);
+      const size = Buffer.alloc(4);
+      size.writeUInt32LE(buffer.length, 0);
+      await this.expectOk(Cmd.PREPARE_DATA, size, what);
+      for (let at = 0; at < buffer.length; at += 1024)
+        await this.expectOk(Cmd.DATA, buffer.subarray(at, Math.min(buffer.length, at + 1024)), what);
+      return this.roundTrip(command, commandData);
+    });
+  }
+
+  private async expectOk(command: number, data: Uint8Array | undefined, what: string): Promise<void> {
+    const reply = await this.roundTrip(command, data);
+    if (reply.command !== Cmd.ACK_OK)
+      throw new ZkReplyError(`${what} (${commandName(command)})`, reply.command);
+  }
+
+  private async readChunk(out: Buffer, start: number, want: number, what: string): Promise<number> {
+    const ask = Buffer.alloc(8);
+    ask.writeUInt32LE(start, 0);
+    ask.writeUInt32LE(want, 4);
+    const flight = this.begin(`${what} chunk at ${start}`);
+    this.link.send(encodeBody(Cmd.DATA_RDY, this.sessionId, flight.replyId, ask));
+    try {
+      const first = await this.next(flight);
+      if (first.command === Cmd.DATA || first.command === Cmd.ACK_DATA) {
+        if (first.data.length !== want)
+          throw new Error(`${what}: chunk at ${start} carried ${first.data.length} bytes, ${want} asked`);
+        first.data.copy(out, start);
+        return want;
+      }
+      if (first.command !== Cmd.PREPARE_DATA) throw new ZkReplyError(`${what} (DATA_RDY)`, first.command);
+      const announced = first.data.length >= 4 ? first.data.readUInt32LE(0) : want;
+      if (announced !== want)
+        throw new Error(`${what}: chunk at ${start} announced ${announced} bytes, ${want} asked`);
+      flight.acceptAnyData = true;
+      let got = 0;
+      while (got < want) {
+        const p = await this.next(flight);
+        if (p.command !== Cmd.DATA && p.command !== Cmd.ACK_DATA)
+          throw new Error(
+            `${what}: chunk at ${start} ended after ${got} of ${want} bytes (${commandName(p.command)})`,
+          );
+        if (got + p.data.length > want) throw new Error(`${what}: chunk at ${start} overflowed`);
+        p.data.copy(out, start + got);
+        got += p.data.length;
+      }
+      // The closing ACK_OK is optional across firmware; a late one no longer matches and is dropped.
+      return got;
+    } finally {
+      this.end(flight);
+    }
+  }
+
+  private async roundTrip(command: number, data?: Uint8Array, timeoutMs?: number): Promise<ZkPacket> {
+    const flight = this.begin(commandName(command));
+    this.link.send(encodeBody(command, this.sessionId, flight.replyId, data));
+    try {
+      return await this.next(flight, timeoutMs);
+    } finally {
+      this.end(flight);
+    }
+  }
+
+  private begin(what: string): InFlight {
+    if (this.closedWith) throw this.closedWith;
+    const replyId = this.replyCounter;
+    // Never use 65534/65535: 65534 is the event-acknowledgement number.
+    this.replyCounter = (this.replyCounter + 1) % EVENT_ACK_REPLY;
+    this.inFlight = new InFlight(replyId, what);
+    return this.inFlight;
+  }
+
+  private end(flight: InFlight): void {
+    if (this.inFlight === flight) this.inFlight = null;
+  }
+
+  private next(flight: InFlight, timeoutMs = this.options.timeoutMs): Promise<ZkPacket> {
+    const queued = flight.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    if (flight.failure) return Promise.reject(flight.failure);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        flight.waiter = null;
+        reject(new ZkTimeoutError(flight.what, timeoutMs));
+      }, timeoutMs);
+      flight.waiter = (p) => {
+        clearTimeout(timer);
+        if (p instanceof Error) reject(p);
+        else resolve(p);
+      };
+    });
+  }
+}

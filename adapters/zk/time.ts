@@ -1,0 +1,76 @@
+/**
+ * ZK time: seconds in a calendar where every month has 31 days, counted from 2000-01-01,
+ * in the terminal's zone-less wall clock. Kept as the wall string `YYYY-MM-DDTHH:mm:ss`;
+ * the gateway's pipeline applies the site's zone, never the process's.
+ */
+const WALL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/;
+
+export interface WallParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+export function parseWall(wall: string): WallParts {
+  const m = WALL.exec(wall);
+  if (!m) throw new Error(`not a wall time "YYYY-MM-DDTHH:mm:ss": ${JSON.stringify(wall)}`);
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59)
+    throw new Error(`wall time out of range: ${wall}`);
+  return { year, month, day, hour, minute, second };
+}
+
+export function formatWall(p: WallParts): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${String(p.year).padStart(4, '0')}-${two(p.month)}-${two(p.day)}T${two(p.hour)}:${two(p.minute)}:${two(p.second)}`;
+}
+
+export function encodeZkTime(wall: string): number {
+  const p = parseWall(wall);
+  if (p.year < 2000 || p.year > 2099) throw new Error(`ZK time covers 2000–2099 only: ${wall}`);
+  return (
+    ((p.year % 100) * 12 * 31 + (p.month - 1) * 31 + p.day - 1) * 86_400 +
+    (p.hour * 60 + p.minute) * 60 +
+    p.second
+  );
+}
+
+const TWO = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+
+export function decodeZkTime(value: number): string {
+  let t = value >>> 0;
+  const second = t % 60;
+  t = Math.floor(t / 60);
+  const minute = t % 60;
+  t = Math.floor(t / 60);
+  const hour = t % 24;
+  t = Math.floor(t / 24);
+  const day = (t % 31) + 1;
+  t = Math.floor(t / 31);
+  const month = (t % 12) + 1;
+  const year = Math.floor(t / 12) + 2000;
+  // Hot path (every record of a download): table lookups instead of padStart.
+  return `${year}-${TWO[month]}-${TWO[day]}T${TWO[hour]}:${TWO[minute]}:${TWO[second]}`;
+}
+
+/** The 6-byte form real-time events use: year-2000, month, day, hour, minute, second. */
+export function encodeTimeHex(wall: string): Buffer {
+  const p = parseWall(wall);
+  return Buffer.from([p.year - 2000, p.month, p.day, p.hour, p.minute, p.second]);
+}
+
+export function decodeTimeHex(bytes: Uint8Array): string {
+  if (bytes.length < 6) throw new Error(`event time needs 6 bytes, got ${bytes.length}`);
+  const [y, mo, d, h, mi, s] = bytes as unknown as [number, number, number, number, number, number];
+  return formatWall({ year: 2000 + y, month: mo, day: d, hour: h, minute: mi, second: s });
+}

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import type { GatewayConfig } from '../config/schema';
+import type { Logger, StateSlot } from './model';
+
+/**
+ * The gateway's settings that a platform may change remotely (Deli set_config): only those that
+ * cannot cut the box off its terminals or its platforms. Overrides are durable and applied to the
+ * live configuration, which the parts read each time they schedule (the heartbeat does).
+ */
+const REMOTE = {
+  deviceName: z.string().trim().min(1).max(64),
+  heartbeatSeconds: z.number().int().min(60).max(600),
+} as const;
+
+type RemoteKey = keyof typeof REMOTE;
+type Overrides = Partial<Record<RemoteKey, string | number>>;
+
+export class RemoteSettingsStore {
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly slot: StateSlot<Overrides>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Applies stored overrides to the configuration before the parts are built. */
+  applyStored(): void {
+    for (const [key, value] of Object.entries(this.slot.get() ?? {})) this.assign(key as RemoteKey, value);
+  }
+
+  get(): Record<string, string | number> {
+    return {
+      deviceName: this.config.upstreams.deli.deviceName ?? this.config.site.name,
+      heartbeatSeconds: this.config.upstreams.sichuan.heartbeatSeconds,
+    };
+  }
+
+  async set(key: string, value: unknown): Promise<{ ok: true } | { ok: false; reason: string }> {
+    if (!Object.hasOwn(REMOTE, key)) return { ok: false, reason: `${key} cannot be changed remotely` };
+    const parsed = REMOTE[key as RemoteKey].safeParse(value);
+    if (!parsed.success)
+      return { ok: false, reason: `${key}: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
+    await this.slot.set({ ...(this.slot.get() ?? {}), [key]: parsed.data });
+    this.assign(key as RemoteKey, parsed.data);
+    this.logger.info({ key, value: parsed.data }, 'setting changed remotely');
+    return { ok: true };
+  }
+
+  private assign(key: RemoteKey, value: string | number): void {
+    if (key === 'deviceName' && typeof value === 'string') this.config.upstreams.deli.deviceName = value;
+    if (key === 'heartbeatSeconds' && typeof value === 'number')
+      this.config.upstreams.sichuan.heartbeatSeconds = value;
+  }
+}

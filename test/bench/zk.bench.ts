@@ -1,0 +1,168 @@
+/**
+ * ZK benchmark: download 100,000 records from the emulator with our driver and with node-zklib
+ * (non-coalesced chunked mode, the one node-zklib survives), and real-time punch → listener
+ * latency with 20 emulated terminals each punching once a second.
+ */
+import { performance } from 'node:perf_hooks';
+import { ZkDriver } from '../../adapters/zk/driver';
+import { ZkEmulator } from '../../adapters/zk/emulator';
+import { terminalSchema, type ZkTerminalConfig } from '../../config/schema';
+import { systemClock } from '../../gateway/model';
+import { testLogger } from '../support/logger';
+import { nodeZkLib } from '../zk/node-zklib';
+import { emitBench, peakRssMb } from './report';
+
+const RECORDS = 100_000;
+const TERMINALS = 20;
+const REALTIME_SECONDS = 10;
+
+function driverFor(port: number, id: string): ZkDriver {
+  const config = terminalSchema.parse({
+    id,
+    driver: 'zk',
+    direction: 'state',
+    host: '127.0.0.1',
+    port,
+  }) as ZkTerminalConfig;
+  return new ZkDriver(config, { logger: testLogger('bench'), clock: systemClock });
+}
+
+async function oursOnce(port: number): Promise<number> {
+  const driver = driverFor(port, 'bench');
+  await driver.connect();
+  const t0 = performance.now();
+  const batch = await driver.readPunchesSince(null);
+  const ms = performance.now() - t0;
+  await driver.disconnect();
+  if (batch.punches.length !== RECORDS) throw new Error(`our driver read ${batch.punches.length} records`);
+  return ms;
+}
+
+async function theirsOnce(port: number): Promise<number> {
+  const client = nodeZkLib(port, 10_000);
+  await client.createSocket();
+  const t0 = performance.now();
+  const result = await client.getAttendances();
+  const ms = performance.now() - t0;
+  await client.disconnect().catch(() => undefined);
+  if (result.err || result.data.length !== RECORDS)
+    throw new Error(`node-zklib read ${result.data.length} records (${result.err?.message ?? 'no error'})`);
+  return ms;
+}
+
+async function download(): Promise<Record<string, number>> {
+  // 2 ms between packets: node-zklib stalls if two packets share a socket read.
+  const emulator = new ZkEmulator({
+    users: 500,
+    records: RECORDS,
+    mode: 'chunked',
+    coalesce: false,
+    packetGapMs: 2,
+  });
+  const port = await emulator.start();
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  try {
+    // Alternate, best of three each, so neither side gets a warmer process.
+    for (let i = 0; i < 3; i++) {
+      ours.push(await oursOnce(port));
+      theirs.push(await theirsOnce(port));
+    }
+  } finally {
+    await emulator.stop();
+  }
+  // Our driver alone, with the emulator not pacing packets (coalesced): the protocol layer's own speed.
+  const fast = new ZkEmulator({ users: 500, records: RECORDS, mode: 'chunked', coalesce: true });
+  const fastPort = await fast.start();
+  const unpaced: number[] = [];
+  try {
+    for (let i = 0; i < 3; i++) unpaced.push(await oursOnce(fastPort));
+  } finally {
+    await fast.stop();
+  }
+  const oursRate = RECORDS / (Math.min(...ours) / 1000);
+  const theirsRate = RECORDS / (Math.min(...theirs) / 1000);
+  return {
+    download_ours_records_per_s: Math.round(oursRate),
+    download_nodezklib_records_per_s: Math.round(theirsRate),
+    download_ratio_ours_over_nodezklib: Math.round((oursRate / theirsRate) * 100) / 100,
+    download_ours_ms: Math.round(Math.min(...ours)),
+    download_ours_coalesced_records_per_s: Math.round(RECORDS / (Math.min(...unpaced) / 1000)),
+    download_nodezklib_ms: Math.round(Math.min(...theirs)),
+  };
+}
+
+async function realtime(): Promise<Record<string, number>> {
+  const emulators = await Promise.all(
+    Array.from({ length: TERMINALS }, async () => {
+      const e = new ZkEmulator({ users: 50, records: 100 });
+      await e.start();
+      return e;
+    }),
+  );
+  const drivers = emulators.map((e, i) => driverFor(e.port, `rt${i}`));
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let missing = 0;
+  try {
+    await Promise.all(drivers.map((d) => d.connect()));
+    drivers.forEach((d, i) => {
+      d.subscribe(async (punches) => {
+        const now = performance.now();
+        for (const p of punches) {
+          const key = `${i}|${p.pin}|${'wall' in p.time ? p.time.wall : ''}`;
+          const at = sentAt.get(key);
+          if (at !== undefined) latencies.push(now - at);
+          sentAt.delete(key);
+        }
+      });
+    });
+    const timers = emulators.map((e, i) => {
+      let n = 0;
+      const punch = () => {
+        n++;
+        const wall = `2030-01-01T00:${String(Math.floor(n / 60)).padStart(2, '0')}:${String(n % 60).padStart(2, '0')}`;
+        const pin = String((n % 50) + 1);
+        sentAt.set(`${i}|${pin}|${wall}`, performance.now());
+        e.addPunch({ pin, time: wall });
+      };
+      // Spread the terminals over the second, as real ones would be.
+      return setTimeout(
+        () => {
+          punch();
+          const every = setInterval(punch, 1000);
+          timersToClear.push(every);
+        },
+        (1000 / TERMINALS) * i,
+      );
+    });
+    const timersToClear: NodeJS.Timeout[] = [];
+    await new Promise((r) => setTimeout(r, REALTIME_SECONDS * 1000));
+    for (const t of [...timers, ...timersToClear]) clearTimeout(t);
+    await new Promise((r) => setTimeout(r, 300));
+    missing = sentAt.size;
+  } finally {
+    await Promise.all(drivers.map((d) => d.disconnect()));
+    await Promise.all(emulators.map((e) => e.stop()));
+  }
+  latencies.sort((a, b) => a - b);
+  const pct = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
+  return {
+    realtime_punches: latencies.length,
+    realtime_missing: missing,
+    realtime_p50_ms: Math.round(pct(0.5) * 100) / 100,
+    realtime_p99_ms: Math.round(pct(0.99) * 100) / 100,
+  };
+}
+
+const figures = { ...(await download()), ...(await realtime()), peak_rss_mb: peakRssMb() };
+emitBench({
+  bench: 'zk',
+  figures,
+  goals: [
+    { figure: 'download_ratio_ours_over_nodezklib', op: '>=', target: 1.0, source: 'issue 3' },
+    { figure: 'realtime_p99_ms', op: '<=', target: 50, source: 'issue 3' },
+    { figure: 'realtime_missing', op: '<=', target: 0, source: 'issue 3' },
+  ],
+});

@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { runEmulatorCli } from '../../adapters/zk/emulator-cli';
+import { Lab } from './support';
+
+describe('zk emulator CLI', () => {
+  it('rejects bad arguments with the usage', async () => {
+    await expect(runEmulatorCli(['--users', '5'])).rejects.toThrow(/--port is required/);
+    await expect(runEmulatorCli(['--port', '0', '--mode', 'bogus'])).rejects.toThrow(/--mode must be one of/);
+  });
+
+  it('serves a terminal that the driver reads, with periodic punches, until SIGTERM', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        "import('./adapters/zk/emulator-cli.ts').then(m => m.runEmulatorCli(process.argv.slice(1)))",
+        '--',
+        '--port',
+        '0',
+        '--users',
+        '3',
+        '--records',
+        '40',
+        '--punch-every',
+        '0.1',
+      ],
+      { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(out);
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+    });
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(line)?.[1]);
+    expect(port).toBeGreaterThan(0);
+    const lab = new Lab();
+    try {
+      const driver = lab.driver(port);
+      await driver.connect();
+      await new Promise((r) => setTimeout(r, 400));
+      const batch = await driver.readPunchesSince(null);
+      expect(batch.punches.length).toBeGreaterThan(40);
+    } finally {
+      await lab.cleanup();
+      child.kill('SIGTERM');
+    }
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+  });
+});
