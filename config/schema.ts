@@ -247,6 +247,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    reconcile: z
+      .object({
+        /** Terminal writes (users, templates, photos) per second at most, per terminal; 0 = unlimited. */
+        maxStepsPerSecond: z.number().min(0).max(10_000).default(50),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
       .strict()

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ServerType } from '@hono/node-server';
+import { AdmsServer } from '../adapters/adms/server';
 import { SerialLineRegistry } from '../adapters/modbus/serial-line';
 import type { GatewayConfig, TerminalConfig } from '../config/schema';
 import { EventBus } from './events';
@@ -21,6 +22,7 @@ import { createDriver, createUpstream, type PartDeps } from './parts';
 import { DedupIndex } from './pipeline/dedup-index';
 import { type PipelineTerminal, PunchPipeline } from './pipeline/pipeline';
 import { EnrolmentService } from './roster/enrolment';
+import { Reconciler } from './roster/reconciler';
 import { Roster } from './roster/roster';
 import { RemoteSettingsStore } from './settings';
 import { BlobStore } from './store/blobs';
@@ -62,9 +64,11 @@ export class Gateway {
   private readonly pipelineTerminals = new Map<string, PipelineTerminal>();
   private partDeps!: PartDeps;
   private settings!: RemoteSettingsStore;
+  private readonly reconcilers = new Map<string, Reconciler>();
   private enrolment!: EnrolmentService;
   private terminalConfigs: readonly TerminalConfig[] = [];
   private server: ServerType | undefined;
+  private admsServer: AdmsServer | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
   private boundPort: number | undefined;
 
@@ -76,6 +80,11 @@ export class Gateway {
     this.clock = options.clock ?? systemClock;
     this.startedAt = this.clock.now();
     this.metrics = new GatewayMetrics({ processMetrics: options.processMetrics });
+  }
+
+  /** The ADMS (`/iclock`) port, when an ADMS terminal is configured. */
+  get admsPort(): number | undefined {
+    return this.admsServer?.port;
   }
 
   get httpPort(): number | undefined {
@@ -101,6 +110,14 @@ export class Gateway {
 
   get terminals(): readonly TerminalSupervisor[] {
     return this.supervisors;
+  }
+
+  reconciler(terminalId: string): Reconciler | undefined {
+    return this.reconcilers.get(terminalId);
+  }
+
+  get enrolments(): EnrolmentService {
+    return this.enrolment;
   }
 
   terminal(id: string): TerminalSupervisor | undefined {
@@ -168,7 +185,16 @@ export class Gateway {
       logger: logger.child({ part: 'enrolment' }),
       timeoutMs: 120_000,
     });
+    if (config.terminals.some((t) => t.driver === 'adms')) {
+      this.admsServer = new AdmsServer(config.adms, {
+        logger: logger.child({ part: 'adms' }),
+        clock,
+        state: this.state,
+      });
+      await this.admsServer.start();
+    }
     this.partDeps = {
+      admsServer: this.admsServer,
       clock,
       logger,
       roster: this.roster,
@@ -207,6 +233,7 @@ export class Gateway {
 
     for (const { outbox } of this.outboxes) outbox.start();
     for (const supervisor of this.supervisors) supervisor.start();
+    for (const reconciler of this.reconcilers.values()) reconciler.start();
     await this.houseKeep();
     this.housekeeping = setInterval(() => void this.houseKeep(), HOUR_MS);
     this.housekeeping.unref();
@@ -232,12 +259,18 @@ export class Gateway {
     const before = new Map(this.terminalConfigs.map((t) => [t.id, JSON.stringify(t)]));
     const after = new Map(terminals.map((t) => [t.id, JSON.stringify(t)]));
     const stale = this.supervisors.filter((s) => before.get(s.id) !== after.get(s.id));
+    await Promise.all(stale.map((s) => this.reconcilers.get(s.id)?.stop()));
+    for (const s of stale) this.reconcilers.delete(s.id);
     await Promise.all(stale.map((s) => s.stop()));
     await Promise.all(stale.map((s) => s.driver.disconnect().catch(() => undefined)));
     this.supervisors = this.supervisors.filter((s) => !stale.includes(s));
     const keep = new Set(this.supervisors.map((s) => s.id));
     this.installTerminals(terminals, keep);
-    for (const supervisor of this.supervisors) if (!keep.has(supervisor.id)) supervisor.start();
+    for (const supervisor of this.supervisors) {
+      if (keep.has(supervisor.id)) continue;
+      supervisor.start();
+      this.reconcilers.get(supervisor.id)?.start();
+    }
     this.logger.info(
       { stopped: stale.map((s) => s.id), running: this.supervisors.map((s) => s.id) },
       'terminals reloaded',
@@ -262,21 +295,35 @@ export class Gateway {
     for (const terminal of terminals) {
       if (!terminal.enabled || keep.has(terminal.id)) continue;
       const driver = createDriver(terminal, this.partDeps);
-      this.supervisors.push(
-        new TerminalSupervisor({
+      const supervisor = new TerminalSupervisor({
+        driver,
+        options: {
+          pollSeconds: terminal.pollSeconds,
+          clockToleranceSeconds: terminal.clockToleranceSeconds,
+          syncClock: terminal.syncClock,
+          timezone: terminal.timezone ?? config.site.timezone,
+        },
+        pipeline: this.pipeline,
+        cursor: this.state.slot<PunchCursor | null>(`terminal.${terminal.id}.cursor`),
+        bus: this.bus,
+        metrics: this.metrics,
+        clock,
+        logger: logger.child({ part: 'terminal', terminalId: terminal.id }),
+      });
+      this.supervisors.push(supervisor);
+      this.reconcilers.set(
+        terminal.id,
+        new Reconciler({
+          terminalId: terminal.id,
           driver,
-          options: {
-            pollSeconds: terminal.pollSeconds,
-            clockToleranceSeconds: terminal.clockToleranceSeconds,
-            syncClock: terminal.syncClock,
-            timezone: terminal.timezone ?? config.site.timezone,
-          },
-          pipeline: this.pipeline,
-          cursor: this.state.slot<PunchCursor | null>(`terminal.${terminal.id}.cursor`),
+          roster: this.roster,
+          blobs: this.blobs,
+          state: this.state.slot(`reconciler.${terminal.id}`),
           bus: this.bus,
-          metrics: this.metrics,
           clock,
-          logger: logger.child({ part: 'terminal', terminalId: terminal.id }),
+          logger: logger.child({ part: 'reconciler', terminalId: terminal.id }),
+          options: config.reconcile,
+          isOnline: () => supervisor.status().online,
         }),
       );
     }
@@ -285,7 +332,9 @@ export class Gateway {
   /** Stops taking punches first, then lets in-flight deliveries settle, then closes files. */
   async stop(): Promise<void> {
     clearInterval(this.housekeeping);
+    await Promise.all([...this.reconcilers.values()].map((r) => r.stop()));
     await Promise.all(this.supervisors.map((s) => s.stop()));
+    await this.admsServer?.stop();
     await Promise.all(this.outboxes.map(({ outbox }) => outbox.stop()));
     await Promise.all(this.outboxes.map(({ upstream }) => upstream.stop().catch(() => undefined)));
     if (this.server) await closeServer(this.server);
@@ -294,13 +343,16 @@ export class Gateway {
   }
 
   health(): HealthReport {
-    const terminals = this.supervisors.map((s) => s.status());
+    const terminals = this.supervisors.map((s) => ({
+      ...s.status(),
+      roster: this.reconcilers.get(s.id)?.status(),
+    }));
     const upstreams: UpstreamReport[] = this.outboxes.map(({ outbox, upstream }) => ({
       ...outbox.status(),
       enabled: true,
       health: upstream.health(),
     }));
-    const alerts = alertsOf(terminals, upstreams, this.journal.corruptLines);
+    const alerts = alertsOf(terminals, upstreams, this.journal.corruptLines, this.pipeline.unmatchedPins());
     return {
       status: alerts.length === 0 ? 'ok' : 'degraded',
       version: VERSION,

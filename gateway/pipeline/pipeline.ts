@@ -1,4 +1,5 @@
 import type { EventBus } from '../events';
+import type { UnmatchedPin } from '../http/health';
 import type { GatewayMetrics } from '../metrics';
 import type {
   ClockSource,
@@ -42,7 +43,12 @@ const FALLBACK_METHOD: VerifyMethod = 'fp';
  * verify code → method, terminal setting or punch state → direction, then de-duplication.
  * Nothing is dropped: an unknown PIN or an impossible time is journaled with a flag.
  */
+/** How many distinct unmatched PINs are remembered for the alert (the punches themselves are all journaled). */
+const UNMATCHED_MEMORY = 200;
+
 export class PunchPipeline {
+  private readonly unmatched = new Map<string, UnmatchedPin>();
+
   constructor(
     private readonly deps: {
       readonly journal: PunchJournal;
@@ -77,6 +83,7 @@ export class PunchPipeline {
       throw error;
     }
     for (const punch of journaled) {
+      if (punch.flags.includes('unmatched')) this.noteUnmatched(punch);
       this.deps.metrics.punchesJournaled.inc({ terminal: punch.terminalId });
       for (const flag of punch.flags)
         this.deps.metrics.punchesFlagged.inc({ terminal: punch.terminalId, flag });
@@ -84,6 +91,26 @@ export class PunchPipeline {
     this.deps.metrics.journalLastSeq.set(this.deps.journal.lastSeq);
     if (journaled.length > 0) this.deps.bus.emit('punches.journaled', journaled);
     return { journaled, duplicates };
+  }
+
+  /** PINs seen on punches that matched no worker, most recent last (for the health alert). */
+  unmatchedPins(): UnmatchedPin[] {
+    return [...this.unmatched.values()].filter(
+      (u) => this.deps.workers.resolve(u.terminalId, u.pin) === undefined,
+    );
+  }
+
+  private noteUnmatched(punch: Punch): void {
+    const key = `${punch.terminalId}|${punch.pin}`;
+    const before = this.unmatched.get(key);
+    this.unmatched.delete(key);
+    this.unmatched.set(key, {
+      terminalId: punch.terminalId,
+      pin: punch.pin,
+      count: (before?.count ?? 0) + 1,
+      lastAt: punch.receivedMs,
+    });
+    if (this.unmatched.size > UNMATCHED_MEMORY) this.unmatched.delete(this.unmatched.keys().next().value!);
   }
 
   normalize(raw: RawPunch): PunchDraft {
