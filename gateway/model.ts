@@ -163,6 +163,17 @@ export interface TerminalDriver {
   setTime(time: PunchTime): Promise<void>;
   startEnrolment(pin: string, kind: TemplateKind, signal?: AbortSignal): Promise<EnrolmentResult>;
   health(): TerminalHealth;
+  /**
+   * Writes many users with their templates at once, where the family has a bulk upload (ZK's
+   * SAVE_USERTEMPS buffer), so filling a terminal costs about one round trip per worker or less.
+   * Optional: without it the reconciler writes users and templates one by one.
+   */
+  writeUsers?(entries: readonly UserWithTemplates[]): Promise<void>;
+}
+
+export interface UserWithTemplates {
+  readonly user: TerminalUser;
+  readonly templates: readonly BiometricTemplate[];
 }
 
 // ───────────────────────────── upstreams ─────────────────────────────

@@ -74,6 +74,15 @@ export class ZkDriver implements TerminalDriver {
   private lastErrorAt: number | undefined;
   private lastPunch: string | undefined;
   private readonly log: Logger;
+  /**
+   * The terminal's users as last read or written. Writes need each user's internal uid; re-reading
+   * the whole table for every change would make a roster of n workers cost n² bytes.
+   * Dropped with the link, refreshed by every listUsers().
+   */
+  private userCache: Map<string, ZkUser> | null = null;
+  /** REFRESHDATA is sent once after a burst of writes instead of after each one. */
+  private refreshPending = false;
+  private refreshTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly config: ZkTerminalConfig,
@@ -192,6 +201,10 @@ export class ZkDriver implements TerminalDriver {
 
   private async closeLink(): Promise<void> {
     const link = this.link;
+    this.userCache = null;
+    this.refreshPending = false;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
     this.session?.fail(new Error('disconnected'));
     this.session = null;
     this.link = null;
@@ -243,6 +256,7 @@ export class ZkDriver implements TerminalDriver {
   }
 
   async readPunchesSince(cursor: PunchCursor | null): Promise<PunchBatch> {
+    await this.flushRefresh();
     const previous = parseCursor(cursor);
     const sizes = await this.readSizes();
     if (previous && sizes.records === previous.records) {
@@ -377,7 +391,33 @@ export class ZkDriver implements TerminalDriver {
     }));
   }
 
+  /** Users by PIN, read once per connection (or per listUsers) and kept current by our own writes. */
+  private async knownUsers(): Promise<Map<string, ZkUser>> {
+    if (!this.userCache) await this.readUsers();
+    return this.userCache ?? new Map();
+  }
+
+  /** Makes the terminal apply written users and templates; deferred so a burst costs one round trip. */
+  private scheduleRefresh(): void {
+    this.refreshPending = true;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      this.flushRefresh().catch((err: unknown) => this.log.warn({ err: String(err) }, 'REFRESHDATA failed'));
+    }, 100);
+    this.refreshTimer.unref();
+  }
+
+  private async flushRefresh(): Promise<void> {
+    if (!this.refreshPending) return;
+    this.refreshPending = false;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    await this.expectOk(Cmd.REFRESHDATA);
+  }
+
   private async readUsers(): Promise<ZkUser[]> {
+    await this.flushRefresh();
     const buffer = await this.run('read users', (s) => s.readBuffer(READ_USERS, 'user table'));
     const { body, declared } = splitTable(buffer, 'user table');
     const sizes = await this.readSizes();
@@ -389,6 +429,7 @@ export class ZkDriver implements TerminalDriver {
           ? decodeUser72(body, this.config.encoding, at)
           : decodeUser28(body, this.config.encoding, at),
       );
+    this.userCache = new Map(users.map((u) => [u.pin, u]));
     return users;
   }
 
@@ -398,9 +439,11 @@ export class ZkDriver implements TerminalDriver {
     const card = user.card ?? 0;
     if (!Number.isInteger(card) || card < 0 || card > 0xffffffff)
       throw new Error(`card must be an unsigned 32-bit number: ${card}`);
-    const existing = await this.readUsers();
-    const same = existing.find((u) => u.pin === user.pin);
-    const uid = same?.uid ?? existing.reduce((max, u) => Math.max(max, u.uid), 0) + 1;
+    const existing = await this.knownUsers();
+    const same = existing.get(user.pin);
+    let uid = same?.uid ?? 0;
+    if (!same) for (const u of existing.values()) uid = Math.max(uid, u.uid);
+    if (!same) uid += 1;
     const record: ZkUser = {
       uid,
       pin: user.pin,
@@ -413,21 +456,25 @@ export class ZkDriver implements TerminalDriver {
       ? encodeUser28(record, this.config.encoding)
       : encodeUser72(record, this.config.encoding);
     await this.expectOk(Cmd.USER_WRQ, bytes);
-    await this.expectOk(Cmd.REFRESHDATA);
+    existing.set(record.pin, record);
+    this.scheduleRefresh();
   }
 
   async deleteUser(pin: string): Promise<void> {
-    const user = (await this.readUsers()).find((u) => u.pin === pin);
+    const users = await this.knownUsers();
+    const user = users.get(pin);
     if (!user) return;
     const uid = Buffer.alloc(2);
     uid.writeUInt16LE(user.uid, 0);
     await this.expectOk(Cmd.DELETE_USER, uid);
-    await this.expectOk(Cmd.REFRESHDATA);
+    users.delete(pin);
+    this.scheduleRefresh();
   }
 
   async readTemplates(pin: string): Promise<readonly BiometricTemplate[]> {
-    const user = (await this.readUsers()).find((u) => u.pin === pin);
+    const user = (await this.knownUsers()).get(pin);
     if (!user) return [];
+    await this.flushRefresh();
     const buffer = await this.run('read templates', (s) => s.readBuffer(READ_TEMPLATES, 'template table'));
     const { body } = splitTable(buffer, 'template table');
     return decodeTemplateRecords(body)
@@ -451,7 +498,7 @@ export class ZkDriver implements TerminalDriver {
     if (template.index < 0 || template.index > 9)
       throw new Error(`finger index must be 0–9: ${template.index}`);
     if (this.oldFirmware) throw new Error('template upload over UDP (old firmware) is not supported');
-    const user = (await this.readUsers()).find((u) => u.pin === template.pin);
+    const user = (await this.knownUsers()).get(template.pin);
     if (!user) throw new Error(`no user ${template.pin} on terminal ${this.id}: upsert the user first`);
     const userRecord = Buffer.concat([Buffer.from([2]), encodeUser72(user, this.config.encoding)]);
     userRecord.writeUInt8(1, 40);
@@ -480,7 +527,7 @@ export class ZkDriver implements TerminalDriver {
       );
       if (reply.command !== Cmd.ACK_OK) throw new ZkReplyError('SAVE_USERTEMPS', reply.command);
     });
-    await this.expectOk(Cmd.REFRESHDATA);
+    this.scheduleRefresh();
   }
 
   async startEnrolment(pin: string, kind: TemplateKind, signal?: AbortSignal): Promise<EnrolmentResult> {

@@ -5,8 +5,10 @@ import type {
   ClockSource,
   Logger,
   StateSlot,
+  TerminalCapabilities,
   TerminalDriver,
   TerminalUser,
+  UserWithTemplates,
 } from '../model';
 import { backoffDelay } from '../outbox/backoff';
 import { WakeTimer } from '../outbox/wake-timer';
@@ -18,6 +20,8 @@ export interface ReconcilerOptions {
   readonly maxStepsPerSecond: number;
   /** Persist progress every this many steps, so a crash mid-way does not redo everything. */
   readonly checkpointEvery?: number;
+  /** Workers per bulk upload, where the driver has one. */
+  readonly bulkSize?: number;
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
 }
@@ -202,6 +206,27 @@ export class Reconciler {
     }
     let sinceCheckpoint = 0;
     let refusedForRoom = 0;
+    const checkpoint = async (done: number) => {
+      sinceCheckpoint += done;
+      if (sinceCheckpoint >= (this.deps.options.checkpointEvery ?? 100)) {
+        await this.deps.state.set({ applied });
+        sinceCheckpoint = 0;
+      }
+    };
+    const bulk = driver.writeUsers?.bind(driver);
+    if (bulk && !capabilities.faces) {
+      // One buffered upload per slice: filling an empty terminal costs about one round trip per worker.
+      const size = this.deps.options.bulkSize ?? 200;
+      for (let at = 0; at < work.length; at += size) {
+        const slice = work.slice(at, at + size);
+        const entries = await Promise.all(slice.map(({ worker }) => this.entryOf(worker, capabilities)));
+        await this.step(() => bulk(entries));
+        for (const { worker, digest } of slice) applied[worker.pin] = digest;
+        this.pending -= slice.length;
+        await checkpoint(slice.length);
+      }
+      work.length = 0;
+    }
     for (const { worker, digest } of work) {
       try {
         await this.step(() => driver.upsertUser(toTerminalUser(worker)));
@@ -213,42 +238,12 @@ export class Reconciler {
         }
         throw error;
       }
-      for (const template of worker.templates) {
-        if (
-          template.kind === 'fp' &&
-          template.format === capabilities.templateFormat &&
-          capabilities.fingerprints
-        ) {
-          const data = await this.deps.blobs.get(template.blob);
-          await this.step(() =>
-            driver.writeTemplate({
-              pin: worker.pin,
-              kind: 'fp',
-              index: template.index,
-              format: template.format,
-              data,
-            }),
-          );
-        }
-      }
-      if (capabilities.faces && worker.facePhoto) {
-        const data = await this.deps.blobs.get(worker.facePhoto);
-        await this.step(() =>
-          driver.writeTemplate({
-            pin: worker.pin,
-            kind: 'fa',
-            index: 0,
-            format: 'photo',
-            data,
-          } satisfies BiometricTemplate),
-        );
+      for (const template of (await this.entryOf(worker, capabilities)).templates) {
+        await this.step(() => driver.writeTemplate(template));
       }
       applied[worker.pin] = digest;
       this.pending--;
-      if (++sinceCheckpoint >= (this.deps.options.checkpointEvery ?? 100)) {
-        await this.deps.state.set({ applied });
-        sinceCheckpoint = 0;
-      }
+      await checkpoint(1);
     }
     for (const pin of Object.keys(applied))
       if (!byPin.has(pin) || byPin.get(pin)!.status === 'removed') delete applied[pin];
@@ -269,6 +264,33 @@ export class Reconciler {
     this.lastStepAt = Date.now();
     await action();
     this.stepsDone++;
+  }
+
+  /** The worker as this terminal should hold them: user record, compatible templates, photo where it takes faces. */
+  private async entryOf(worker: Worker, capabilities: TerminalCapabilities): Promise<UserWithTemplates> {
+    const templates: BiometricTemplate[] = [];
+    if (capabilities.fingerprints) {
+      for (const t of worker.templates) {
+        if (t.kind !== 'fp' || t.format !== capabilities.templateFormat) continue;
+        templates.push({
+          pin: worker.pin,
+          kind: 'fp',
+          index: t.index,
+          format: t.format,
+          data: await this.deps.blobs.get(t.blob),
+        });
+      }
+    }
+    if (capabilities.faces && worker.facePhoto) {
+      templates.push({
+        pin: worker.pin,
+        kind: 'fa',
+        index: 0,
+        format: 'photo',
+        data: await this.deps.blobs.get(worker.facePhoto),
+      });
+    }
+    return { user: toTerminalUser(worker), templates };
   }
 
   private async digestOf(
