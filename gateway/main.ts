@@ -2,8 +2,6 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load';
 import type { GatewayConfig } from '../config/schema';
 import { Gateway } from './controller';
-import { runEmulator } from './emulate';
-import { runLab } from './lab';
 import { createLogger } from './logger';
 import type { Logger } from './model';
 import { UnsupportedPartError } from './parts';
@@ -38,10 +36,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       return start(rest);
     case '--config':
       return start(argv);
+    // Loaded on demand: a box running `start` never pays for the emulators' code and memory.
     case 'lab':
-      return runLab(rest);
+      return (await import('./lab')).runLab(rest);
     case 'emulate':
-      return runEmulator(rest);
+      return (await import('./emulate')).runEmulator(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -30,6 +30,10 @@ async function loadSerialModule(load: SerialModuleLoader): Promise<{ SerialPort:
   let mod: unknown;
   try {
     mod = await load();
+    // The packaged binary loads the native addon lazily (build/serial-addon.ts) and registers this
+    // probe, so that a missing addon is reported here rather than at the first read.
+    const probe = (globalThis as Record<symbol, unknown>)[Symbol.for('edge-gateway.serialport.addon')];
+    if (typeof probe === 'function') probe();
   } catch (err) {
     throw new SerialSupportError(
       `Modbus RTU is unavailable: the serialport native binding could not be loaded (${(err as Error).message}). ` +

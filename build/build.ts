@@ -1,0 +1,108 @@
+/**
+ * `npm run build [-- --arch x64,arm64]`: dist/edge-gateway-linux-<arch>, one self-contained file
+ * per CPU architecture (see docs/packaging.md).
+ */
+import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import packageJson from '../package.json' with { type: 'json' };
+import { bundle } from './bundle';
+import { type Arch, baseBinary } from './node-base';
+import { makeExecutable } from './sea';
+import { SERIAL_ADDON_ASSET } from './serial-addon';
+import { webAssets } from './web-assets';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const ARCHES: readonly Arch[] = ['x64', 'arm64'];
+
+/** serialport's glibc prebuild per architecture (the official Node binaries are glibc builds). */
+const SERIAL_PREBUILDS: Record<Arch, string> = {
+  x64: 'linux-x64/@serialport+bindings-cpp.glibc.node',
+  arm64: 'linux-arm64/@serialport+bindings-cpp.armv8.glibc.node',
+};
+
+export interface BuildOptions {
+  readonly arches?: readonly Arch[];
+  readonly outDir?: string;
+  readonly log?: (line: string) => void;
+}
+
+export interface BuiltBinary {
+  readonly arch: Arch;
+  readonly file: string;
+  readonly bytes: number;
+  readonly stripped: boolean;
+}
+
+export async function buildBinaries(options: BuildOptions = {}): Promise<BuiltBinary[]> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const nodeVersion = process.versions.node;
+  const outDir = options.outDir ?? join(ROOT, 'dist');
+  const workDir = join(ROOT, '.tmp', 'build');
+  mkdirSync(outDir, { recursive: true });
+  mkdirSync(workDir, { recursive: true });
+
+  const bundled = await bundle({ root: ROOT, outDir: workDir, version: packageJson.version });
+  for (const warning of bundled.warnings) log(`bundle warning: ${warning}`);
+  const web = await webAssets(ROOT);
+  log(`bundle ${bundled.file} (${kb(statSync(bundled.file).size)}), ${Object.keys(web).length} web asset(s)`);
+
+  const built: BuiltBinary[] = [];
+  for (const arch of options.arches ?? ARCHES) {
+    const base = baseBinary({ arch, nodeVersion, cacheDir: join(ROOT, '.tmp', 'node-bins'), warn: log });
+    const addon = join(
+      ROOT,
+      'node_modules',
+      '@serialport',
+      'bindings-cpp',
+      'prebuilds',
+      SERIAL_PREBUILDS[arch],
+    );
+    if (!existsSync(addon)) throw new Error(`serialport has no prebuild for linux-${arch}: ${addon}`);
+    const file = join(outDir, `edge-gateway-linux-${arch}`);
+    await makeExecutable({
+      arch,
+      bundleFile: bundled.file,
+      baseBinary: base.file,
+      nodeVersion,
+      assets: { ...web, [SERIAL_ADDON_ASSET]: addon },
+      workDir,
+      outFile: file,
+    });
+    const bytes = statSync(file).size;
+    log(`${file}: ${(bytes / 1048576).toFixed(1)} MB${base.stripped ? '' : ' (not stripped)'}`);
+    built.push({ arch, file, bytes, stripped: base.stripped });
+  }
+  // dist/ is the release folder: the binaries plus what install.sh needs beside them.
+  copyFileSync(join(ROOT, 'build', 'install.sh'), join(outDir, 'install.sh'));
+  copyFileSync(join(ROOT, 'build', 'edge-gateway.service'), join(outDir, 'edge-gateway.service'));
+  copyFileSync(join(ROOT, 'config', 'example.json'), join(outDir, 'example.json'));
+  return built;
+}
+
+function kb(bytes: number): string {
+  return `${Math.round(bytes / 1024)} kB`;
+}
+
+function parseArches(value: string | undefined): Arch[] {
+  if (!value) return [...ARCHES];
+  return value.split(',').map((a) => {
+    if (!ARCHES.includes(a as Arch)) throw new Error(`unknown --arch ${a} (use ${ARCHES.join(', ')})`);
+    return a as Arch;
+  });
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /build[/\\]build\.ts$/.test(process.argv[1]);
+if (invokedDirectly) {
+  const { values } = parseArgs({
+    options: { arch: { type: 'string' }, out: { type: 'string' } },
+    strict: true,
+  });
+  buildBinaries({ arches: parseArches(values.arch), outDir: values.out }).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`build failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,84 @@
+/**
+ * Stands in for `@serialport/bindings-cpp/dist/serialport-bindings.js` inside the packaged binary
+ * (the bundler swaps it in; see bundle.ts). A SEA cannot `require` a `.node` file, so the addon
+ * travels as the SEA asset `serialport.node`; on first use it is written into the data directory
+ * (never /tmp: other users can write there) and loaded with `process.dlopen`.
+ *
+ * Loading is lazy because modbus-serial requires serialport at start-up: a gateway with no RTU
+ * terminal must neither touch the disk nor fail for want of the addon. serial-binding.ts calls the
+ * probe registered below so that a missing addon is a SerialSupportError when an RTU terminal
+ * starts, never a silent absence.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join, resolve } from 'node:path';
+import { addonDataDir } from './data-dir';
+
+export const SERIAL_ADDON_ASSET = 'serialport.node';
+export const SERIAL_PROBE = Symbol.for('edge-gateway.serialport.addon');
+
+type NativeBinding = Record<string, (...args: unknown[]) => unknown>;
+
+let loaded: NativeBinding | undefined;
+
+function loadAddon(): NativeBinding {
+  if (loaded) return loaded;
+  let file = '(not extracted)';
+  try {
+    // `node:sea` exists only inside a single executable; required here, not imported, so the
+    // bundle does not fail to load when run on plain node for debugging.
+    const sea = require('node:sea') as typeof import('node:sea');
+    const bytes = Buffer.from(sea.getAsset(SERIAL_ADDON_ASSET));
+    const digest = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+    const dir = join(resolve(addonDataDir()), 'native');
+    file = join(dir, `serialport-${process.arch}-${digest}.node`);
+    if (!existsSync(file)) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const partial = `${file}.${process.pid}.tmp`;
+      writeFileSync(partial, bytes, { mode: 0o500 });
+      renameSync(partial, file);
+    } else if (!readFileSync(file).equals(bytes)) {
+      throw new Error(`${file} does not match the addon inside this binary`);
+    }
+    const module = { exports: {} as NativeBinding };
+    process.dlopen(module, file, constants.dlopen.RTLD_NOW);
+    loaded = module.exports;
+    return loaded;
+  } catch (err) {
+    throw new Error(
+      `the serialport native addon could not be loaded from ${file}: ${(err as Error).message}`,
+    );
+  }
+}
+
+/** The addon's functions, each loading the addon on first call. */
+const FUNCTIONS = [
+  'set',
+  'get',
+  'getBaudRate',
+  'open',
+  'update',
+  'close',
+  'flush',
+  'drain',
+  'list',
+  'write',
+  'read',
+];
+
+const lazy: Record<string, unknown> = {};
+for (const name of FUNCTIONS) {
+  lazy[name] = (...args: unknown[]) => loadAddon()[name]!(...args);
+}
+// poller.js does `new Poller(fd, callback)`: a constructor returning an object yields that object.
+lazy.Poller = function Poller(...args: unknown[]) {
+  const Real = loadAddon().Poller as unknown as new (...a: unknown[]) => object;
+  return new Real(...args);
+};
+
+(globalThis as Record<symbol, unknown>)[SERIAL_PROBE] = () => {
+  loadAddon();
+};
+
+export const binding = lazy;
