@@ -3,6 +3,7 @@ type EmulatorCli = (argv: string[]) => Promise<void>;
 
 const EMULATORS: Record<string, () => Promise<EmulatorCli>> = {
   zk: async () => (await import('../adapters/zk/emulator-cli')).runEmulatorCli,
+  adms: async () => (await import('../adapters/adms/emulator-cli')).runEmulatorCli,
   deli: async () => (await import('../cloud/deli/emulator-cli')).runEmulatorCli,
   sichuan: async () => (await import('../cloud/sichuan/emulator-cli')).runEmulatorCli,
   modbus: async () => (await import('../adapters/modbus/emulator-cli')).runEmulatorCli,

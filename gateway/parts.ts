@@ -1,3 +1,5 @@
+import { AdmsDriver } from '../adapters/adms/driver';
+import type { AdmsServer } from '../adapters/adms/server';
 import { ModbusDriver } from '../adapters/modbus/driver';
 import type { SerialLineRegistry } from '../adapters/modbus/serial-line';
 import { ZkDriver } from '../adapters/zk/driver';
@@ -30,6 +32,8 @@ export interface PartDeps {
   readonly bus: EventBus;
   /** One per process: Modbus terminals on the same RS-485 line share its port. */
   readonly serialLines: SerialLineRegistry;
+  /** One per process, shared by every ADMS terminal; present when any is configured. */
+  readonly admsServer?: AdmsServer;
   readonly enrolment: EnrolmentPort;
   readonly remoteSettings: RemoteSettingsStore;
 }
@@ -55,6 +59,17 @@ const DRIVERS: Partial<Record<TerminalConfig['driver'], DriverFactory>> = {
       clock: deps.clock,
       siteTimeZone: deps.siteTimezone,
     }),
+  adms: (config, deps) => {
+    if (!deps.admsServer)
+      throw new UnsupportedPartError(`terminals.${config.id}.driver`, 'the ADMS server is not running');
+    return new AdmsDriver(config as Extract<TerminalConfig, { driver: 'adms' }>, {
+      logger: deps.logger,
+      clock: deps.clock,
+      state: deps.state,
+      server: deps.admsServer,
+      siteTimezone: deps.siteTimezone,
+    });
+  },
   modbus: (config, deps) =>
     new ModbusDriver(config as Extract<TerminalConfig, { driver: 'modbus' }>, {
       logger: deps.logger,

@@ -214,7 +214,7 @@ export class Reconciler {
       }
     };
     const bulk = driver.writeUsers?.bind(driver);
-    if (bulk && !capabilities.faces) {
+    if (bulk) {
       // One buffered upload per slice: filling an empty terminal costs about one round trip per worker.
       const size = this.deps.options.bulkSize ?? 200;
       for (let at = 0; at < work.length; at += size) {

@@ -1,0 +1,261 @@
+/**
+ * The bodies a device uploads to `POST /iclock/cdata`: ATTLOG punches as tab-separated columns,
+ * and OPERLOG (or USERINFO/FINGERTMP/BIODATA/BIOPHOTO) records as `KIND key=value\tkey=value…`.
+ * Parsing never throws on a bad line: the line is reported as skipped and the rest is kept.
+ */
+
+import { wallToWireTime, wireTimeToWall } from './zk-time';
+
+/** One ATTLOG line: `PIN\tYYYY-MM-DD HH:mm:ss\tStatus\tVerify\tWorkcode\tReserved1\tReserved2[\t…]`. */
+export interface AttlogRecord {
+  readonly pin: string;
+  /** Zone-less wall time, `YYYY-MM-DDTHH:mm:ss`. */
+  readonly wall: string;
+  readonly status: number;
+  readonly verify: number;
+  readonly workcode: string;
+}
+
+export interface SkippedLine {
+  /** 1-based line number in the body. */
+  readonly line: number;
+  readonly reason: string;
+  /** The start of the line, for the log (never a template's bytes). */
+  readonly excerpt: string;
+}
+
+export interface AdmsUser {
+  readonly pin: string;
+  readonly name: string;
+  readonly privilege: number;
+  readonly password: string;
+  /** Card number; 0 for none. */
+  readonly card: number;
+  readonly group: number;
+}
+
+/** A fingerprint (`FP`/FINGERTMP) or a BIODATA template; `data` is the base64 text as sent. */
+export interface AdmsTemplate {
+  readonly pin: string;
+  /** BIODATA Type: 1 fingerprint, 2 face (near infrared), 9 visible-light face, … FP lines are 1. */
+  readonly type: number;
+  /** Finger index (FID / BIODATA No). */
+  readonly index: number;
+  readonly majorVer: number;
+  readonly valid: boolean;
+  readonly base64: string;
+}
+
+/** A BIOPHOTO or USERPIC upload: a photo (JPEG) as base64. */
+export interface AdmsPhoto {
+  readonly pin: string;
+  readonly type: number;
+  readonly base64: string;
+}
+
+export interface OperlogContent {
+  readonly users: AdmsUser[];
+  readonly templates: AdmsTemplate[];
+  readonly photos: AdmsPhoto[];
+  /** OPLOG lines (operations on the device's keypad); counted, not interpreted. */
+  operations: number;
+  readonly skipped: SkippedLine[];
+}
+
+const PIN = /^[A-Za-z0-9_-]{1,24}$/;
+const INTEGER = /^-?\d+$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function lines(body: string): Array<{ text: string; line: number }> {
+  return body
+    .split(/\r?\n/)
+    .map((text, i) => ({ text, line: i + 1 }))
+    .filter((l) => l.text.trim() !== '');
+}
+
+function skip(line: number, reason: string, text: string): SkippedLine {
+  return { line, reason, excerpt: text.slice(0, 60).replace(/(passwd=)[^\t]*/gi, '$1***') };
+}
+
+function optionalInt(text: string | undefined): number | undefined {
+  const t = (text ?? '').trim();
+  if (t === '') return 0;
+  return INTEGER.test(t) ? Number(t) : undefined;
+}
+
+export function parseAttlog(body: string): { records: AttlogRecord[]; skipped: SkippedLine[] } {
+  const records: AttlogRecord[] = [];
+  const skipped: SkippedLine[] = [];
+  for (const { text, line } of lines(body)) {
+    const cols = text.split('\t');
+    const pin = (cols[0] ?? '').trim();
+    if (!PIN.test(pin)) {
+      skipped.push(skip(line, 'bad PIN', text));
+      continue;
+    }
+    const wall = wireTimeToWall(cols[1] ?? '');
+    if (!wall) {
+      skipped.push(skip(line, 'bad time', text));
+      continue;
+    }
+    const status = optionalInt(cols[2]);
+    const verify = optionalInt(cols[3]);
+    if (status === undefined || verify === undefined) {
+      skipped.push(skip(line, 'bad status or verify code', text));
+      continue;
+    }
+    records.push({ pin, wall, status, verify, workcode: (cols[4] ?? '').trim() || '0' });
+  }
+  return { records, skipped };
+}
+
+export function formatAttlog(records: readonly AttlogRecord[]): string {
+  return records
+    .map((r) => [r.pin, wallToWireTime(r.wall), r.status, r.verify, r.workcode, 0, 0].join('\t'))
+    .join('\n')
+    .concat(records.length > 0 ? '\n' : '');
+}
+
+/**
+ * `PIN=1\tName=Ann\tPri=0` → a map with lower-case keys (BIODATA writes `Pin`, USER writes `PIN`).
+ * A value may itself hold `=` (base64 padding), so only the first `=` splits.
+ */
+export function parseKeyValues(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const field of text.split('\t')) {
+    const at = field.indexOf('=');
+    if (at <= 0) continue;
+    map.set(field.slice(0, at).trim().toLowerCase(), field.slice(at + 1));
+  }
+  return map;
+}
+
+/** Which record kind a line without its own prefix belongs to, by the upload's `table=`. */
+const TABLE_KIND: Readonly<Record<string, string>> = {
+  USERINFO: 'USER',
+  FINGERTMP: 'FP',
+  BIODATA: 'BIODATA',
+  BIOPHOTO: 'BIOPHOTO',
+  USERPIC: 'USERPIC',
+};
+
+const KINDS = new Set(['USER', 'FP', 'BIODATA', 'BIOPHOTO', 'USERPIC', 'OPLOG', 'FACE']);
+
+export function parseOperlog(body: string, table = 'OPERLOG'): OperlogContent {
+  const content: OperlogContent = { users: [], templates: [], photos: [], operations: 0, skipped: [] };
+  for (const { text, line } of lines(body)) {
+    const space = text.indexOf(' ');
+    const head = space > 0 ? text.slice(0, space) : '';
+    let kind: string | undefined;
+    let rest = text;
+    if (KINDS.has(head)) {
+      kind = head;
+      rest = text.slice(space + 1);
+    } else {
+      kind = TABLE_KIND[table.toUpperCase()];
+    }
+    if (!kind) {
+      content.skipped.push(skip(line, 'unknown record kind', text));
+      continue;
+    }
+    if (kind === 'OPLOG') {
+      content.operations++;
+      continue;
+    }
+    const fields = parseKeyValues(rest);
+    const pin = (fields.get('pin') ?? '').trim();
+    if (!PIN.test(pin)) {
+      content.skipped.push(skip(line, 'bad PIN', text));
+      continue;
+    }
+    const problem = addRecord(content, kind, pin, fields);
+    if (problem) content.skipped.push(skip(line, problem, text));
+  }
+  return content;
+}
+
+function addRecord(
+  content: OperlogContent,
+  kind: string,
+  pin: string,
+  fields: Map<string, string>,
+): string | undefined {
+  const int = (key: string, fallback = 0) => {
+    const raw = (fields.get(key) ?? '').trim();
+    if (raw === '') return fallback;
+    return INTEGER.test(raw) ? Number(raw) : Number.NaN;
+  };
+  const base64 = (key: string) => (fields.get(key) ?? '').trim();
+  if (kind === 'USER') {
+    const user: AdmsUser = {
+      pin,
+      name: fields.get('name') ?? '',
+      privilege: int('pri'),
+      password: fields.get('passwd') ?? '',
+      card: cardOf(fields.get('card')),
+      group: int('grp', 1),
+    };
+    if (Number.isNaN(user.privilege) || Number.isNaN(user.card) || Number.isNaN(user.group))
+      return 'bad number in USER';
+    content.users.push(user);
+    return undefined;
+  }
+  if (kind === 'FP' || kind === 'BIODATA' || kind === 'FACE') {
+    const fp = kind === 'FP';
+    const tmp = base64('tmp');
+    const template: AdmsTemplate = {
+      pin,
+      type: fp ? 1 : kind === 'FACE' ? 2 : int('type'),
+      index: fp || kind === 'FACE' ? int('fid') : int('no'),
+      majorVer: fp ? 10 : int('majorver', 0),
+      valid: int('valid', 1) !== 0,
+      base64: tmp,
+    };
+    if (Number.isNaN(template.type) || Number.isNaN(template.index) || Number.isNaN(template.majorVer))
+      return `bad number in ${kind}`;
+    if (tmp === '' || !BASE64.test(tmp)) return `${kind} template is not base64`;
+    content.templates.push(template);
+    return undefined;
+  }
+  // BIOPHOTO and USERPIC.
+  const photo = base64('content');
+  if (photo === '' || !BASE64.test(photo)) return `${kind} content is not base64`;
+  const type = kind === 'USERPIC' ? 0 : int('type', 9);
+  if (Number.isNaN(type)) return `bad number in ${kind}`;
+  content.photos.push({ pin, type, base64: photo });
+  return undefined;
+}
+
+/**
+ * Card numbers arrive as decimal, or on some firmware as `[hex bytes]`; both become the u32.
+ * Empty means none.
+ */
+function cardOf(text: string | undefined): number {
+  const t = (text ?? '').trim();
+  if (t === '') return 0;
+  if (/^\d+$/.test(t)) return Number(t);
+  const bracket = /^\[([0-9A-Fa-f]{2})([0-9A-Fa-f]{2})([0-9A-Fa-f]{2})([0-9A-Fa-f]{2})[0-9A-Fa-f]*\]$/.exec(
+    t,
+  );
+  if (bracket) return Buffer.from(bracket.slice(1, 5).join(''), 'hex').readUInt32LE(0);
+  return Number.NaN;
+}
+
+/** No tab or line break may reach a value: it would split the record (or a command) in two. */
+export function clean(value: string): string {
+  return value.replace(/[\t\r\n]+/g, ' ');
+}
+
+export function formatUserRecord(user: AdmsUser): string {
+  return `USER PIN=${user.pin}\tName=${clean(user.name)}\tPri=${user.privilege}\tPasswd=${clean(user.password)}\tCard=${user.card || ''}\tGrp=${user.group}\tTZ=0000000000000000\tVerify=0`;
+}
+
+export function formatTemplateRecord(template: AdmsTemplate): string {
+  if (template.type === 1 && template.majorVer === 10)
+    return `FP PIN=${template.pin}\tFID=${template.index}\tSize=${template.base64.length}\tValid=${template.valid ? 1 : 0}\tTMP=${template.base64}`;
+  return `BIODATA Pin=${template.pin}\tNo=${template.index}\tIndex=0\tValid=${template.valid ? 1 : 0}\tDuress=0\tType=${template.type}\tMajorVer=${template.majorVer}\tMinorVer=0\tFormat=0\tTmp=${template.base64}`;
+}
+
+export function formatPhotoRecord(photo: AdmsPhoto): string {
+  return `BIOPHOTO PIN=${photo.pin}\tFileName=${photo.pin}.jpg\tType=${photo.type}\tSize=${photo.base64.length}\tContent=${photo.base64}`;
+}
