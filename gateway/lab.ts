@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AdmsEmulator } from '../adapters/adms/emulator';
 import { ModbusEmulator } from '../adapters/modbus/emulator';
 import { ZkEmulator } from '../adapters/zk/emulator';
 import { DeliEmulator } from '../cloud/deli/emulator';
@@ -40,6 +41,8 @@ interface LabPart {
   /** Terminals and upstreams this emulator contributes to the lab config. */
   readonly terminals?: unknown[];
   readonly upstreams?: Record<string, unknown>;
+  /** Runs once the gateway listens (an ADMS device needs the gateway's port). */
+  readonly afterStart?: (gateway: Gateway) => Promise<void>;
   readonly stop: () => Promise<void>;
 }
 
@@ -73,6 +76,7 @@ export async function runLab(argv: readonly string[]): Promise<number> {
     parts.push(await startZkTerminal('lab-zk-in', '东门进场 (ZK)', 'in', punchEverySeconds));
     parts.push(await startZkTerminal('lab-zk-out', '东门出场 (ZK)', 'out', punchEverySeconds * 1.5));
     parts.push(await startModbusTurnstile(punchEverySeconds));
+    parts.push(admsFaceTerminal(punchEverySeconds));
   } catch (error) {
     await stopAll();
     throw error;
@@ -93,7 +97,11 @@ export async function runLab(argv: readonly string[]): Promise<number> {
   const configFile = join(resolve(result.config.dataDir), 'lab-config.json');
   await mkdir(dirname(configFile), { recursive: true, mode: 0o700 });
   await writeFileAtomic(configFile, `${JSON.stringify(document, null, 2)}\n`);
-  return runGateway(result.config, { configFile, afterStart: seedLabRoster, beforeStop: stopAll });
+  const afterStart = async (gateway: Gateway) => {
+    await seedLabRoster(gateway);
+    for (const part of parts) await part.afterStart?.(gateway);
+  };
+  return runGateway(result.config, { configFile, afterStart, beforeStop: stopAll });
 }
 
 /** Gives the lab workers the PINs the emulators use (idempotent: identities are fixed). */
@@ -228,6 +236,31 @@ async function startZkTerminal(
     stop: async () => {
       clearInterval(timer);
       await emulator.stop();
+    },
+  };
+}
+
+/**
+ * A face terminal that pushes over ADMS. It starts empty: the reconciler gives it the lab workers
+ * (and their photos, when they have one), then it punches them.
+ */
+function admsFaceTerminal(punchEverySeconds: number): LabPart {
+  const sn = 'LABFACE0001';
+  let emulator: AdmsEmulator | undefined;
+  return {
+    terminals: [{ id: 'lab-face', name: '办公区人脸机 (ADMS)', driver: 'adms', direction: 'state', sn }],
+    afterStart: async (gateway) => {
+      emulator = new AdmsEmulator({
+        serverUrl: `http://127.0.0.1:${gateway.admsPort}`,
+        sn,
+        punchEverySeconds: punchEverySeconds * 3,
+        pollMs: 1000,
+        logger: createLogger('warn').child({ part: 'adms-emulator' }),
+      });
+      await emulator.start();
+    },
+    stop: async () => {
+      await emulator?.stop();
     },
   };
 }

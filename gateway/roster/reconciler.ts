@@ -117,7 +117,8 @@ export class Reconciler {
     return {
       terminalId: this.deps.terminalId,
       applicable: this.applicable,
-      inSync: this.applicable && !this.dirty && this.pending === 0 && this.lastError === undefined,
+      // A terminal that holds no users (a plain Modbus turnstile) has nothing to be out of sync with.
+      inSync: !this.applicable || (!this.dirty && this.pending === 0 && this.lastError === undefined),
       pending: this.pending,
       lastRunAt: this.lastRunAt,
       lastSyncedAt: this.lastSyncedAt,
@@ -130,8 +131,13 @@ export class Reconciler {
 
   private async run(): Promise<void> {
     while (this.running) {
-      if (!this.dirty || !this.deps.isOnline()) {
+      if (!this.dirty) {
         await this.timer.sleep(30_000);
+        continue;
+      }
+      if (!this.deps.isOnline()) {
+        // Pushing terminals (ADMS) count as online only once they have called in: look again soon.
+        await this.timer.sleep(2_000);
         continue;
       }
       this.dirty = false;
