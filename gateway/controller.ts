@@ -227,6 +227,8 @@ export class Gateway {
       metrics: this.metrics,
       metricsToken: config.http.metricsToken,
     });
+    // The site manager's page and API (gateway/web), beside /healthz and /metrics.
+    await (await import('./web/mount')).mountWebApp(app, this, logger.child({ part: 'web' }));
     const { server, port } = await listen(app, config.http.host, this.options.httpPort ?? config.http.port);
     this.server = server;
     this.boundPort = port;
@@ -338,6 +340,7 @@ export class Gateway {
     await Promise.all(this.outboxes.map(({ outbox }) => outbox.stop()));
     await Promise.all(this.outboxes.map(({ upstream }) => upstream.stop().catch(() => undefined)));
     if (this.server) await closeServer(this.server);
+    this.pipeline?.stop();
     await this.journal?.close();
     this.logger.info({ journalLastSeq: this.journal?.lastSeq }, 'gateway stopped');
   }
@@ -353,6 +356,16 @@ export class Gateway {
       health: upstream.health(),
     }));
     const alerts = alertsOf(terminals, upstreams, this.journal.corruptLines, this.pipeline.unmatchedPins());
+    for (const store of [this.state, this.cursors]) {
+      if (store.lastWriteError)
+        alerts.unshift(`data disk: cannot save ${store.name} (${store.lastWriteError.message})`);
+    }
+    const journalProblem = this.pipeline.journalProblem();
+    if (journalProblem) {
+      alerts.unshift(
+        `journal cannot store punches (${journalProblem.message}); ${journalProblem.held} held in memory, the rest wait in the terminals`,
+      );
+    }
     return {
       status: alerts.length === 0 ? 'ok' : 'degraded',
       version: VERSION,

@@ -114,20 +114,16 @@ export class Outbox {
         continue;
       }
       if (batch.length === 0) {
+        if (this.cursorUnsaved) await this.saveCursor(this.cursor);
         await this.timer.sleep(idleMs);
         continue;
       }
       const acknowledged = await this.deliver(batch);
       if (acknowledged > 0) {
         const lastAcked = batch[acknowledged - 1]!.seq;
-        try {
-          await this.deps.cursor.set(lastAcked);
-        } catch (error) {
-          // The platform has them; without a durable cursor they would be sent again after a restart.
-          this.noteFailure(`cursor write failed: ${(error as Error).message}`);
-          await this.pause();
-          continue;
-        }
+        await this.saveCursor(lastAcked);
+        // Even when the disk refused the cursor, the platform has these: never send them again in this
+        // run. Only a restart before the cursor reaches the disk would repeat them.
         this.reader!.advance(lastAcked);
         this.deps.metrics.delivered.inc({ upstream: this.name }, acknowledged);
         this.lastDeliveredAt = this.deps.clock.now();
@@ -173,6 +169,25 @@ export class Outbox {
   }
 
   private requestedPauseMs: number | undefined;
+  /** Why the last cursor write failed (disk full); cleared by the next one that works. */
+  private cursorUnsaved: string | undefined;
+
+  private async saveCursor(seq: number): Promise<void> {
+    try {
+      await this.deps.cursor.set(seq);
+      if (this.cursorUnsaved)
+        this.deps.logger.info({ upstream: this.name, cursor: seq }, 'outbox cursor saved again');
+      this.cursorUnsaved = undefined;
+    } catch (error) {
+      if (!this.cursorUnsaved) {
+        this.deps.logger.error(
+          { upstream: this.name, error: (error as Error).message },
+          'outbox cursor not saved; delivery goes on',
+        );
+      }
+      this.cursorUnsaved = (error as Error).message;
+    }
+  }
 
   private noteFailure(message: string, retryAfterMs?: number): void {
     this.failures++;

@@ -46,8 +46,21 @@ const FALLBACK_METHOD: VerifyMethod = 'fp';
 /** How many distinct unmatched PINs are remembered for the alert (the punches themselves are all journaled). */
 const UNMATCHED_MEMORY = 200;
 
+/** The journal could not store punches; nothing was acknowledged to the terminal. */
+export class JournalUnavailableError extends Error {
+  constructor(override readonly cause: Error) {
+    super(`journal unavailable: ${cause.message}`);
+    this.name = 'JournalUnavailableError';
+  }
+}
+
 export class PunchPipeline {
   private readonly unmatched = new Map<string, UnmatchedPin>();
+  private readonly held = new Map<string, PunchDraft>();
+  private journalError: { message: string; since: number } | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly maxHeld: number;
+  private readonly retryHeldMs: number;
 
   constructor(
     private readonly deps: {
@@ -59,8 +72,14 @@ export class PunchPipeline {
       readonly clock: ClockSource;
       readonly logger: Logger;
       readonly metrics: GatewayMetrics;
+      /** Most punches kept in memory while the journal refuses writes (default 50,000). */
+      readonly maxHeldPunches?: number;
+      readonly retryHeldMs?: number;
     },
-  ) {}
+  ) {
+    this.maxHeld = deps.maxHeldPunches ?? 50_000;
+    this.retryHeldMs = deps.retryHeldMs ?? 2000;
+  }
 
   /** Resolves once every new punch is durable; only then may a driver acknowledge or advance its cursor. */
   async ingest(raws: readonly RawPunch[]): Promise<IngestResult> {
@@ -78,10 +97,67 @@ export class PunchPipeline {
     let journaled: Punch[];
     try {
       journaled = await this.deps.journal.append(drafts);
+      this.journalError = undefined;
     } catch (error) {
       for (const draft of drafts) this.deps.dedup.release(draft.key);
-      throw error;
+      this.hold(drafts, error as Error);
+      throw new JournalUnavailableError(error as Error);
     }
+    this.published(journaled);
+    return { journaled, duplicates };
+  }
+
+  /** Why the journal refused the last write (disk full, read-only), until a write succeeds again. */
+  journalProblem(): { message: string; since: number; held: number } | undefined {
+    return this.journalError && { ...this.journalError, held: this.held.size };
+  }
+
+  stop(): void {
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /**
+   * Keeps punches the journal refused in memory (bounded) and retries them, so they are stored the
+   * moment space returns. The terminals' cursors did not move, so their logs still hold every one
+   * of them: the copy here only saves waiting for the next read, and a crash loses nothing.
+   */
+  private hold(drafts: readonly PunchDraft[], error: Error): void {
+    const now = this.deps.clock.now();
+    if (!this.journalError) {
+      this.deps.logger.error(
+        { error: error.message },
+        'journal write failed: punches stay in the terminals and in memory until it works again',
+      );
+    }
+    this.journalError = { message: error.message, since: this.journalError?.since ?? now };
+    for (const draft of drafts) {
+      if (this.held.size >= this.maxHeld) break;
+      this.held.set(draft.key, draft);
+    }
+    if (!this.retryTimer) {
+      this.retryTimer = setInterval(() => void this.retryHeld(), this.retryHeldMs);
+      this.retryTimer.unref();
+    }
+  }
+
+  private async retryHeld(): Promise<void> {
+    const drafts = [...this.held.values()].filter((d) => this.deps.dedup.claim(d.key, d.atMs));
+    try {
+      const journaled = await this.deps.journal.append(drafts);
+      this.held.clear();
+      this.journalError = undefined;
+      clearInterval(this.retryTimer);
+      this.retryTimer = undefined;
+      this.deps.logger.info({ punches: journaled.length }, 'journal writable again; held punches stored');
+      this.published(journaled);
+    } catch (error) {
+      for (const draft of drafts) this.deps.dedup.release(draft.key);
+      if (this.journalError) this.journalError.message = (error as Error).message;
+    }
+  }
+
+  private published(journaled: readonly Punch[]): void {
     for (const punch of journaled) {
       if (punch.flags.includes('unmatched')) this.noteUnmatched(punch);
       this.deps.metrics.punchesJournaled.inc({ terminal: punch.terminalId });
@@ -90,7 +166,6 @@ export class PunchPipeline {
     }
     this.deps.metrics.journalLastSeq.set(this.deps.journal.lastSeq);
     if (journaled.length > 0) this.deps.bus.emit('punches.journaled', journaled);
-    return { journaled, duplicates };
   }
 
   /** PINs seen on punches that matched no worker, most recent last (for the health alert). */

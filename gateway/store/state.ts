@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { Low } from 'lowdb';
 import type { StatePort, StateSlot } from '../model';
 import { DurableJsonFile } from './json-file-adapter';
@@ -14,6 +15,10 @@ export class StateStore implements StatePort {
   private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly file: string) {}
+
+  get name(): string {
+    return basename(this.file);
+  }
 
   async open(): Promise<void> {
     this.db = new Low<StateDocument>(new DurableJsonFile(this.file), {});
@@ -41,9 +46,19 @@ export class StateStore implements StatePort {
   private flush(): Promise<void> {
     const db = this.requireOpen();
     const next = this.writing.then(() => db.write());
-    this.writing = next.catch(() => undefined);
+    this.writing = next.then(
+      () => {
+        this.lastWriteError = undefined;
+      },
+      (error: Error) => {
+        this.lastWriteError = { message: error.message, since: this.lastWriteError?.since ?? Date.now() };
+      },
+    );
     return next;
   }
+
+  /** Why the file could not be written (disk full, read-only), until a write succeeds again. */
+  lastWriteError: { message: string; since: number } | undefined;
 
   private document(): StateDocument {
     return this.requireOpen().data;

@@ -11,7 +11,7 @@ import type {
 } from '../model';
 import { backoffDelay } from '../outbox/backoff';
 import { WakeTimer } from '../outbox/wake-timer';
-import type { PunchPipeline } from '../pipeline/pipeline';
+import { JournalUnavailableError, type PunchPipeline } from '../pipeline/pipeline';
 import { punchTimeToUtcMs, utcMsToWallTime } from '../pipeline/wall-time';
 
 export interface SupervisorOptions {
@@ -195,10 +195,24 @@ export class TerminalSupervisor {
         );
       }
       if (batch.punches.length > 0) {
-        await this.deps.pipeline.ingest(batch.punches);
+        try {
+          await this.deps.pipeline.ingest(batch.punches);
+        } catch (error) {
+          // The terminal is fine; our disk is not. Keep the link and the cursor: its log still holds them.
+          if (error instanceof JournalUnavailableError) {
+            this.note(error.message);
+            return;
+          }
+          throw error;
+        }
         this.lastPunchAt = this.deps.clock.now();
       }
-      await this.deps.cursor.set(batch.cursor);
+      try {
+        await this.deps.cursor.set(batch.cursor);
+      } catch (error) {
+        // The punches are journaled; a stale cursor on disk only means a re-read that de-duplication absorbs.
+        this.note(`terminal cursor not saved: ${(error as Error).message}`);
+      }
       this.lastCatchUpAt = this.deps.clock.now();
     })();
     try {

@@ -35,7 +35,12 @@ describe('lab mode (real CLI process)', () => {
       30_000,
       'punches at the Sichuan emulator',
     );
-    expect(report.terminals.map((t) => t.id).sort()).toEqual(['lab-turnstile', 'lab-zk-in', 'lab-zk-out']);
+    expect(report.terminals.map((t) => t.id).sort()).toEqual([
+      'lab-face',
+      'lab-turnstile',
+      'lab-zk-in',
+      'lab-zk-out',
+    ]);
     expect(report.terminals.every((t) => t.online)).toBe(true);
     expect(report.journal.lastSeq).toBeGreaterThanOrEqual(2);
     expect(report.version).toMatch(/^\d+\.\d+\.\d+/);
