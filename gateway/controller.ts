@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ServerType } from '@hono/node-server';
-import { AdmsServer } from '../adapters/adms/server';
-import { SerialLineRegistry } from '../adapters/modbus/serial-line';
+import type { AdmsServer } from '../adapters/adms/server';
+import type { SerialLineRegistry } from '../adapters/modbus/serial-line';
 import type { GatewayConfig, TerminalConfig } from '../config/schema';
 import { EventBus } from './events';
 import { createHttpApp } from './http/app';
@@ -30,6 +30,8 @@ import { DATA_DIR_MODE } from './store/durable-file';
 import { PunchJournal } from './store/journal';
 import { StateStore } from './store/state';
 import { TerminalSupervisor } from './terminals/supervisor';
+import { runningBinaryPath } from './update/running-binary';
+import { type UpdateResult, Updater } from './update/updater';
 import { VERSION } from './version';
 
 const HOUR_MS = 3_600_000;
@@ -41,6 +43,8 @@ export interface GatewayOptions {
   readonly processMetrics?: boolean;
   /** The file the configuration came from; the page writes terminal changes back to it. */
   readonly configFile?: string;
+  /** Asks the process to stop in order and exit with `code` (after a self-update: the service restarts it). */
+  readonly requestExit?: (code: number) => void;
 }
 
 /**
@@ -69,6 +73,10 @@ export class Gateway {
   private terminalConfigs: readonly TerminalConfig[] = [];
   private server: ServerType | undefined;
   private admsServer: AdmsServer | undefined;
+  private serialLines: Promise<SerialLineRegistry> | undefined;
+  private updaterPart: Updater | undefined;
+  private lastUpgrade: { version: string; ok: boolean; detail: string; at: number } | undefined;
+  private upgradeCheck: NodeJS.Timeout | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
   private boundPort: number | undefined;
 
@@ -185,14 +193,6 @@ export class Gateway {
       logger: logger.child({ part: 'enrolment' }),
       timeoutMs: 120_000,
     });
-    if (config.terminals.some((t) => t.driver === 'adms')) {
-      this.admsServer = new AdmsServer(config.adms, {
-        logger: logger.child({ part: 'adms' }),
-        clock,
-        state: this.state,
-      });
-      await this.admsServer.start();
-    }
     this.partDeps = {
       admsServer: this.admsServer,
       clock,
@@ -202,13 +202,16 @@ export class Gateway {
       siteTimezone: config.site.timezone,
       lookupWorker: (workerId) => this.roster.identityOf(workerId),
       bus: this.bus,
-      serialLines: new SerialLineRegistry(),
+      serialLines: () => {
+        this.serialLines ??= import('../adapters/modbus/serial-line').then((m) => new m.SerialLineRegistry());
+        return this.serialLines;
+      },
       enrolment: this.enrolment,
       remoteSettings: this.settings,
     };
     const partDeps = this.partDeps;
-    this.installTerminals(config.terminals);
-    for (const upstream of createUpstreams(config, partDeps)) {
+    await this.installTerminals(config.terminals);
+    for (const upstream of await createUpstreams(config, partDeps)) {
       await upstream.start();
       const outbox = new Outbox({
         upstream,
@@ -233,6 +236,7 @@ export class Gateway {
     this.server = server;
     this.boundPort = port;
 
+    this.installUpdater();
     for (const { outbox } of this.outboxes) outbox.start();
     for (const supervisor of this.supervisors) supervisor.start();
     for (const reconciler of this.reconcilers.values()) reconciler.start();
@@ -267,7 +271,7 @@ export class Gateway {
     await Promise.all(stale.map((s) => s.driver.disconnect().catch(() => undefined)));
     this.supervisors = this.supervisors.filter((s) => !stale.includes(s));
     const keep = new Set(this.supervisors.map((s) => s.id));
-    this.installTerminals(terminals, keep);
+    await this.installTerminals(terminals, keep);
     for (const supervisor of this.supervisors) {
       if (keep.has(supervisor.id)) continue;
       supervisor.start();
@@ -279,10 +283,79 @@ export class Gateway {
     );
   }
 
-  private installTerminals(
+  /** The self-updater, when running as the packaged binary (from source there is nothing to replace). */
+  get updater(): Updater | undefined {
+    return this.updaterPart;
+  }
+
+  /** Applies a new binary (a Deli offer or a file from the page) and records how it went for health. */
+  async recordUpgrade(version: string, attempt: Promise<UpdateResult>): Promise<UpdateResult> {
+    const result = await attempt;
+    this.lastUpgrade = {
+      version,
+      ok: result.ok,
+      detail: result.ok
+        ? `installed ${result.sha256.slice(0, 12)}; restarting`
+        : `${result.reason}: ${result.error}`,
+      at: this.clock.now(),
+    };
+    return result;
+  }
+
+  private installUpdater(): void {
+    const binaryPath = runningBinaryPath();
+    this.bus.on('upgrade.offered', (offer) => {
+      if (!this.updaterPart) {
+        this.logger.warn(
+          { version: offer.version },
+          'upgrade offered, but this is not the packaged binary: nothing to replace',
+        );
+        this.lastUpgrade = {
+          version: offer.version,
+          ok: false,
+          detail: 'not running as the packaged binary',
+          at: this.clock.now(),
+        };
+        return;
+      }
+      void this.recordUpgrade(offer.version, this.updaterPart.applyOffer(offer));
+    });
+    if (!binaryPath) return;
+    this.updaterPart = new Updater({
+      logger: this.logger.child({ part: 'updater' }),
+      binaryPath,
+      currentVersion: VERSION,
+      exit: (code) => (this.options.requestExit ? this.options.requestExit(code) : process.exit(code)),
+    });
+    // Ask Deli once a day whether a newer build exists (it also broadcasts 202 on its own).
+    const deli = this.upstream('deli') as (Upstream & { checkForUpgrade?: () => Promise<void> }) | undefined;
+    if (deli?.checkForUpgrade) {
+      this.upgradeCheck = setInterval(
+        () => void deli.checkForUpgrade?.().catch(() => undefined),
+        24 * HOUR_MS,
+      );
+      this.upgradeCheck.unref();
+    }
+  }
+
+  /** One /iclock server for every ADMS terminal, started with the first one (also when added live). */
+  private async ensureAdmsServer(): Promise<void> {
+    if (this.admsServer) return;
+    const { AdmsServer } = await import('../adapters/adms/server');
+    const server = new AdmsServer(this.config.adms, {
+      logger: this.logger.child({ part: 'adms' }),
+      clock: this.clock,
+      state: this.state,
+    });
+    await server.start();
+    this.admsServer = server;
+    this.partDeps = { ...this.partDeps, admsServer: server };
+  }
+
+  private async installTerminals(
     terminals: readonly TerminalConfig[],
     keep: ReadonlySet<string> = new Set(),
-  ): void {
+  ): Promise<void> {
     const { config, clock, logger } = this;
     this.terminalConfigs = terminals;
     this.pipelineTerminals.clear();
@@ -296,7 +369,8 @@ export class Gateway {
     }
     for (const terminal of terminals) {
       if (!terminal.enabled || keep.has(terminal.id)) continue;
-      const driver = createDriver(terminal, this.partDeps);
+      if (terminal.driver === 'adms') await this.ensureAdmsServer();
+      const driver = await createDriver(terminal, this.partDeps);
       const supervisor = new TerminalSupervisor({
         driver,
         options: {
@@ -334,6 +408,7 @@ export class Gateway {
   /** Stops taking punches first, then lets in-flight deliveries settle, then closes files. */
   async stop(): Promise<void> {
     clearInterval(this.housekeeping);
+    clearInterval(this.upgradeCheck);
     await Promise.all([...this.reconcilers.values()].map((r) => r.stop()));
     await Promise.all(this.supervisors.map((s) => s.stop()));
     await this.admsServer?.stop();
@@ -360,6 +435,8 @@ export class Gateway {
       if (store.lastWriteError)
         alerts.unshift(`data disk: cannot save ${store.name} (${store.lastWriteError.message})`);
     }
+    if (this.lastUpgrade && !this.lastUpgrade.ok)
+      alerts.push(`upgrade to ${this.lastUpgrade.version} failed: ${this.lastUpgrade.detail}`);
     const journalProblem = this.pipeline.journalProblem();
     if (journalProblem) {
       alerts.unshift(
@@ -395,9 +472,9 @@ export class Gateway {
   }
 }
 
-function createUpstreams(config: GatewayConfig, deps: PartDeps) {
-  const upstreams = [];
-  if (config.upstreams.sichuan.enabled) upstreams.push(createUpstream('sichuan', config, deps));
-  if (config.upstreams.deli.enabled) upstreams.push(createUpstream('deli', config, deps));
+async function createUpstreams(config: GatewayConfig, deps: PartDeps): Promise<Upstream[]> {
+  const upstreams: Upstream[] = [];
+  if (config.upstreams.sichuan.enabled) upstreams.push(await createUpstream('sichuan', config, deps));
+  if (config.upstreams.deli.enabled) upstreams.push(await createUpstream('deli', config, deps));
   return upstreams;
 }

@@ -101,10 +101,12 @@ export async function runGateway(
 ): Promise<number> {
   const logger = options.logger ?? createLogger(config.log.level);
   guardProcess(logger);
+  const stopRequest = stopSignal(logger);
   const gateway = new Gateway(config, logger, {
     httpPort: options.httpPort,
     processMetrics: true,
     configFile: options.configFile,
+    requestExit: stopRequest.request,
   });
   try {
     await gateway.start();
@@ -122,26 +124,36 @@ export async function runGateway(
     await gateway.stop().catch(() => undefined);
     return EXIT_FAILURE;
   }
-  await waitForStopSignal(logger);
+  const code = await stopRequest.stopped;
   await options.beforeStop?.();
   await gateway.stop();
-  return EXIT_OK;
+  return code;
 }
 
-function waitForStopSignal(logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'stopping');
+/** Resolves with the exit code on SIGTERM/SIGINT (0) or when a part asks to stop (a self-update: 75). */
+function stopSignal(logger: Logger): { stopped: Promise<number>; request: (code: number) => void } {
+  let request: (code: number) => void = () => undefined;
+  const stopped = new Promise<number>((resolve) => {
+    const finish = (code: number) => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       // A second signal while stopping means "now".
       process.once('SIGTERM', () => process.exit(EXIT_FAILURE));
       process.once('SIGINT', () => process.exit(EXIT_FAILURE));
-      resolve();
+      resolve(code);
+    };
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'stopping');
+      finish(EXIT_OK);
+    };
+    request = (code) => {
+      logger.info({ code }, 'stopping to restart');
+      finish(code);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  return { stopped, request: (code) => request(code) };
 }
 
 let guarded = false;

@@ -1,10 +1,5 @@
-import { AdmsDriver } from '../adapters/adms/driver';
 import type { AdmsServer } from '../adapters/adms/server';
-import { ModbusDriver } from '../adapters/modbus/driver';
 import type { SerialLineRegistry } from '../adapters/modbus/serial-line';
-import { ZkDriver } from '../adapters/zk/driver';
-import { DeliUpstream } from '../cloud/deli/upstream';
-import { SichuanUpstream } from '../cloud/sichuan/upstream';
 import type { GatewayConfig, TerminalConfig } from '../config/schema';
 import type { EventBus } from './events';
 import type {
@@ -31,7 +26,7 @@ export interface PartDeps {
   readonly lookupWorker: (workerId: string) => WorkerIdentity | undefined;
   readonly bus: EventBus;
   /** One per process: Modbus terminals on the same RS-485 line share its port. */
-  readonly serialLines: SerialLineRegistry;
+  readonly serialLines: () => Promise<SerialLineRegistry>;
   /** One per process, shared by every ADMS terminal; present when any is configured. */
   readonly admsServer?: AdmsServer;
   readonly enrolment: EnrolmentPort;
@@ -48,18 +43,26 @@ export class UnsupportedPartError extends Error {
   }
 }
 
-type DriverFactory = (config: TerminalConfig, deps: PartDeps) => TerminalDriver;
-type UpstreamFactory = (config: GatewayConfig, deps: PartDeps) => Upstream;
+/**
+ * Factories load their family's code on first use, so a box with only ZK terminals and Sichuan
+ * never loads MQTT, Modbus or ADMS code (the single-file binary's memory is the limit that matters).
+ */
+type DriverFactory = (config: TerminalConfig, deps: PartDeps) => Promise<TerminalDriver>;
+type UpstreamFactory = (config: GatewayConfig, deps: PartDeps) => Promise<Upstream>;
 
 /** Terminal families this build can drive; each adapter registers itself here. */
 const DRIVERS: Partial<Record<TerminalConfig['driver'], DriverFactory>> = {
-  zk: (config, deps) =>
-    new ZkDriver(config as Extract<TerminalConfig, { driver: 'zk' }>, {
-      logger: deps.logger,
-      clock: deps.clock,
-      siteTimeZone: deps.siteTimezone,
-    }),
-  adms: (config, deps) => {
+  zk: async (config, deps) =>
+    new (await import('../adapters/zk/driver')).ZkDriver(
+      config as Extract<TerminalConfig, { driver: 'zk' }>,
+      {
+        logger: deps.logger,
+        clock: deps.clock,
+        siteTimeZone: deps.siteTimezone,
+      },
+    ),
+  adms: async (config, deps) => {
+    const { AdmsDriver } = await import('../adapters/adms/driver');
     if (!deps.admsServer)
       throw new UnsupportedPartError(`terminals.${config.id}.driver`, 'the ADMS server is not running');
     return new AdmsDriver(config as Extract<TerminalConfig, { driver: 'adms' }>, {
@@ -70,25 +73,31 @@ const DRIVERS: Partial<Record<TerminalConfig['driver'], DriverFactory>> = {
       siteTimezone: deps.siteTimezone,
     });
   },
-  modbus: (config, deps) =>
-    new ModbusDriver(config as Extract<TerminalConfig, { driver: 'modbus' }>, {
-      logger: deps.logger,
-      clock: deps.clock,
-      serialLines: deps.serialLines,
-    }),
+  modbus: async (config, deps) =>
+    new (await import('../adapters/modbus/driver')).ModbusDriver(
+      config as Extract<TerminalConfig, { driver: 'modbus' }>,
+      {
+        logger: deps.logger,
+        clock: deps.clock,
+        serialLines: await deps.serialLines(),
+      },
+    ),
 };
 const UPSTREAMS: Partial<Record<UpstreamName, UpstreamFactory>> = {
-  deli: (config, deps) =>
-    new DeliUpstream(config.upstreams.deli, {
+  deli: async (config, deps) =>
+    new (await import('../cloud/deli/upstream')).DeliUpstream(config.upstreams.deli, {
       ...deps,
       onUpgrade: (offer) => deps.bus.emit('upgrade.offered', offer),
       currentVersion: VERSION,
     }),
-  sichuan: (config, deps) =>
-    new SichuanUpstream(config.upstreams.sichuan, { ...deps, siteTimezone: config.site.timezone }),
+  sichuan: async (config, deps) =>
+    new (await import('../cloud/sichuan/upstream')).SichuanUpstream(config.upstreams.sichuan, {
+      ...deps,
+      siteTimezone: config.site.timezone,
+    }),
 };
 
-export function createDriver(config: TerminalConfig, deps: PartDeps): TerminalDriver {
+export function createDriver(config: TerminalConfig, deps: PartDeps): Promise<TerminalDriver> {
   const factory = DRIVERS[config.driver];
   if (!factory)
     throw new UnsupportedPartError(
@@ -98,7 +107,7 @@ export function createDriver(config: TerminalConfig, deps: PartDeps): TerminalDr
   return factory(config, { ...deps, logger: deps.logger.child({ terminalId: config.id }) });
 }
 
-export function createUpstream(name: UpstreamName, config: GatewayConfig, deps: PartDeps): Upstream {
+export function createUpstream(name: UpstreamName, config: GatewayConfig, deps: PartDeps): Promise<Upstream> {
   const factory = UPSTREAMS[name];
   if (!factory) throw new UnsupportedPartError(`upstreams.${name}`, 'not supported by this version');
   return factory(config, { ...deps, logger: deps.logger.child({ upstream: name }) });

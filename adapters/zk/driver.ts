@@ -14,6 +14,7 @@ import type {
   TerminalDriver,
   TerminalHealth,
   TerminalUser,
+  UserWithTemplates,
 } from '../../gateway/model';
 import { makeCommKey } from './commkey';
 import { Cmd, commandName, Ev } from './constants';
@@ -35,6 +36,7 @@ import {
 import { decodeFreeSizes, type FreeSizes, READ_ATTENDANCE, READ_TEMPLATES, READ_USERS } from './requests';
 import { ZkReplyError, ZkSession, ZkTimeoutError } from './session';
 import { decodeZkTime, encodeZkTime } from './time';
+import { encodeUserTemplates, SAVE_USERTEMPS_ARGS, type ZkUserTemplates } from './user-templates';
 import { wallAt, wallDiffSeconds } from './wall-clock';
 
 export interface ZkDriverDeps {
@@ -54,6 +56,8 @@ interface ZkCursor {
 const EVENT_FLAGS = Ev.ATTLOG | Ev.ENROLLUSER | Ev.ENROLLFINGER;
 const MAX_PIN_LENGTH = 9;
 const ENROL_TIMEOUT_MS = 90_000;
+/** User numbers are u16 on the wire. */
+const MAX_UID = 0xffff;
 
 /**
  * A ZK terminal over its binary protocol (TCP, or UDP on old firmware). It never reconnects on its
@@ -83,6 +87,7 @@ export class ZkDriver implements TerminalDriver {
   /** REFRESHDATA is sent once after a burst of writes instead of after each one. */
   private refreshPending = false;
   private refreshTimer: NodeJS.Timeout | null = null;
+  private warnedNoTemplateUpload = false;
 
   constructor(
     private readonly config: ZkTerminalConfig,
@@ -130,6 +135,8 @@ export class ZkDriver implements TerminalDriver {
       this.link = link;
       this.session = session;
       await this.handshake(session);
+      // Writes of a session that dropped before its deferred REFRESHDATA are applied now.
+      await this.flushRefresh();
       this.log.info(
         { transport: link.transport, templateFormat: this.templateFormat },
         'zk terminal connected',
@@ -143,6 +150,9 @@ export class ZkDriver implements TerminalDriver {
   async disconnect(): Promise<void> {
     const session = this.session;
     if (!session) return;
+    await this.flushRefresh().catch((err: Error) =>
+      this.log.warn({ err: err.message }, 'REFRESHDATA before disconnecting failed'),
+    );
     await session.request(Cmd.EXIT, undefined, 1000).catch(() => undefined);
     await this.closeLink();
   }
@@ -194,6 +204,11 @@ export class ZkDriver implements TerminalDriver {
     this.session.fail(reason);
     this.session = null;
     this.link = null;
+    // Whatever a write in flight did is unknown, and the next session may find another table.
+    // A pending REFRESHDATA stays pending: the next connect sends it.
+    this.userCache = null;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
     this.noteError(reason, 'link');
     this.log.warn({ err: reason.message }, 'zk terminal link dropped');
     for (const listener of this.disconnectListeners) listener(reason);
@@ -202,7 +217,6 @@ export class ZkDriver implements TerminalDriver {
   private async closeLink(): Promise<void> {
     const link = this.link;
     this.userCache = null;
-    this.refreshPending = false;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
     this.session?.fail(new Error('disconnected'));
@@ -409,7 +423,7 @@ export class ZkDriver implements TerminalDriver {
   }
 
   private async flushRefresh(): Promise<void> {
-    if (!this.refreshPending) return;
+    if (!this.refreshPending || !this.session) return;
     this.refreshPending = false;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
@@ -434,24 +448,15 @@ export class ZkDriver implements TerminalDriver {
   }
 
   async upsertUser(user: TerminalUser): Promise<void> {
-    if (!user.pin || user.pin.length > MAX_PIN_LENGTH)
-      throw new Error(`ZK PIN must be 1–${MAX_PIN_LENGTH} characters: ${JSON.stringify(user.pin)}`);
-    const card = user.card ?? 0;
-    if (!Number.isInteger(card) || card < 0 || card > 0xffffffff)
-      throw new Error(`card must be an unsigned 32-bit number: ${card}`);
+    checkUser(user);
     const existing = await this.knownUsers();
-    const same = existing.get(user.pin);
-    let uid = same?.uid ?? 0;
-    if (!same) for (const u of existing.values()) uid = Math.max(uid, u.uid);
-    if (!same) uid += 1;
-    const record: ZkUser = {
-      uid,
-      pin: user.pin,
-      name: user.name,
-      card,
-      password: user.password ?? '',
-      privilege: user.privilege ?? 0,
-    };
+    let uid = existing.get(user.pin)?.uid ?? 0;
+    if (uid === 0) {
+      for (const u of existing.values()) uid = Math.max(uid, u.uid);
+      uid += 1;
+    }
+    if (uid > MAX_UID) throw new Error(`terminal ${this.id} is full: no user number left for ${user.pin}`);
+    const record = toZkUser(user, uid);
     const bytes = this.oldFirmware
       ? encodeUser28(record, this.config.encoding)
       : encodeUser72(record, this.config.encoding);
@@ -489,6 +494,80 @@ export class ZkDriver implements TerminalDriver {
   }
 
   async writeTemplate(template: BiometricTemplate): Promise<void> {
+    this.checkTemplate(template);
+    if (this.oldFirmware) throw new Error('template upload over UDP (old firmware) is not supported');
+    const user = (await this.knownUsers()).get(template.pin);
+    if (!user) throw new Error(`no user ${template.pin} on terminal ${this.id}: upsert the user first`);
+    await this.saveUserTemplates([{ user, fingers: [{ index: template.index, data: template.data }] }]);
+    this.scheduleRefresh();
+  }
+
+  /**
+   * Many users and their fingerprints in one SAVE_USERTEMPS upload (as pyzk's HR_save_usertemplates):
+   * FREE_DATA, PREPARE_DATA, one DATA per KB and the save, whatever the number of users. Existing
+   * users keep their uid; new ones get the next free uids. Old firmware (UDP) has no such upload:
+   * users go one by one with USER_WRQ and templates are skipped, as writeTemplate refuses them.
+   */
+  async writeUsers(entries: readonly UserWithTemplates[]): Promise<void> {
+    for (const { user, templates } of entries) {
+      checkUser(user);
+      for (const template of templates) {
+        this.checkTemplate(template);
+        if (template.pin !== user.pin)
+          throw new Error(`template for ${template.pin} listed under user ${user.pin}`);
+      }
+    }
+    if (entries.length === 0) return;
+    if (this.oldFirmware) {
+      await this.writeUsersOneByOne(entries);
+      return;
+    }
+    const known = await this.knownUsers();
+    let nextUid = 0;
+    for (const u of known.values()) nextUid = Math.max(nextUid, u.uid);
+    // A PIN listed twice is written once, with its last entry (firmware would keep the last anyway).
+    const byPin = new Map<string, ZkUserTemplates>();
+    for (const { user, templates } of entries) {
+      const uid = known.get(user.pin)?.uid ?? byPin.get(user.pin)?.user.uid ?? ++nextUid;
+      if (uid > MAX_UID) throw new Error(`terminal ${this.id} is full: no user number left for ${user.pin}`);
+      byPin.set(user.pin, {
+        user: toZkUser(user, uid),
+        fingers: templates.map((t) => ({ index: t.index, data: t.data })),
+      });
+    }
+    const batch = [...byPin.values()];
+    try {
+      await this.saveUserTemplates(batch);
+    } catch (err) {
+      // The terminal may have stored part of the upload: read the table again before the next write.
+      this.userCache = null;
+      throw err;
+    }
+    for (const { user } of batch) known.set(user.pin, user);
+    this.scheduleRefresh();
+  }
+
+  private async writeUsersOneByOne(entries: readonly UserWithTemplates[]): Promise<void> {
+    const skipped = entries.reduce((n, e) => n + e.templates.length, 0);
+    if (skipped > 0 && !this.warnedNoTemplateUpload) {
+      this.warnedNoTemplateUpload = true;
+      this.log.warn(
+        { skipped },
+        'old firmware (UDP) has no template upload: users are written without their fingerprints',
+      );
+    }
+    for (const { user } of entries) await this.upsertUser(user);
+  }
+
+  private async saveUserTemplates(batch: readonly ZkUserTemplates[]): Promise<void> {
+    const buffer = encodeUserTemplates(batch, this.config.encoding);
+    await this.run('save users and templates', async (s) => {
+      const reply = await s.writeBuffer(buffer, Cmd.SAVE_USERTEMPS, SAVE_USERTEMPS_ARGS, 'user upload');
+      if (reply.command !== Cmd.ACK_OK) throw new ZkReplyError('SAVE_USERTEMPS', reply.command);
+    });
+  }
+
+  private checkTemplate(template: BiometricTemplate): void {
     if (template.kind !== 'fp')
       throw new Error(`ZK terminals here take fingerprints only, not ${template.kind}`);
     if (template.format !== this.templateFormat)
@@ -497,37 +576,6 @@ export class ZkDriver implements TerminalDriver {
       );
     if (template.index < 0 || template.index > 9)
       throw new Error(`finger index must be 0–9: ${template.index}`);
-    if (this.oldFirmware) throw new Error('template upload over UDP (old firmware) is not supported');
-    const user = (await this.knownUsers()).get(template.pin);
-    if (!user) throw new Error(`no user ${template.pin} on terminal ${this.id}: upsert the user first`);
-    const userRecord = Buffer.concat([Buffer.from([2]), encodeUser72(user, this.config.encoding)]);
-    userRecord.writeUInt8(1, 40);
-    const entry = Buffer.alloc(8);
-    entry.writeInt8(2, 0);
-    entry.writeUInt16LE(user.uid, 1);
-    entry.writeUInt8(0x10 + template.index, 3);
-    entry.writeUInt32LE(0, 4);
-    const fp = Buffer.alloc(2 + template.data.length);
-    fp.writeUInt16LE(template.data.length, 0);
-    fp.set(template.data, 2);
-    const head = Buffer.alloc(12);
-    head.writeUInt32LE(userRecord.length, 0);
-    head.writeUInt32LE(entry.length, 4);
-    head.writeUInt32LE(fp.length, 8);
-    const args = Buffer.alloc(8);
-    args.writeUInt32LE(12, 0);
-    args.writeUInt16LE(0, 4);
-    args.writeUInt16LE(8, 6);
-    await this.run('write template', async (s) => {
-      const reply = await s.writeBuffer(
-        Buffer.concat([head, userRecord, entry, fp]),
-        Cmd.SAVE_USERTEMPS,
-        args,
-        'template upload',
-      );
-      if (reply.command !== Cmd.ACK_OK) throw new ZkReplyError('SAVE_USERTEMPS', reply.command);
-    });
-    this.scheduleRefresh();
   }
 
   async startEnrolment(pin: string, kind: TemplateKind, signal?: AbortSignal): Promise<EnrolmentResult> {
@@ -618,6 +666,25 @@ export class ZkDriver implements TerminalDriver {
       },
     };
   }
+}
+
+function checkUser(user: TerminalUser): void {
+  if (!user.pin || user.pin.length > MAX_PIN_LENGTH)
+    throw new Error(`ZK PIN must be 1–${MAX_PIN_LENGTH} characters: ${JSON.stringify(user.pin)}`);
+  const card = user.card ?? 0;
+  if (!Number.isInteger(card) || card < 0 || card > 0xffffffff)
+    throw new Error(`card must be an unsigned 32-bit number: ${card} (user ${user.pin})`);
+}
+
+function toZkUser(user: TerminalUser, uid: number): ZkUser {
+  return {
+    uid,
+    pin: user.pin,
+    name: user.name,
+    card: user.card ?? 0,
+    password: user.password ?? '',
+    privilege: user.privilege ?? 0,
+  };
 }
 
 function parseCursor(cursor: PunchCursor | null): ZkCursor | null {

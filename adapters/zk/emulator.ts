@@ -19,16 +19,22 @@ import {
   encodeTemplateRecord,
   encodeUser28,
   encodeUser72,
+  USER_SIZE_OLD,
+  USER_SIZE_TCP,
   type ZkAttendance,
   type ZkUser,
 } from './records';
 import type { ZkEncoding } from './text';
 import { decodeZkTime, encodeZkTime } from './time';
+import { decodeUserTemplates } from './user-templates';
 
 export type { ZkFaults } from './emulator-output';
 export type { EmulatedPunchInput, EmulatedUserInput } from './emulator-state';
 
 export type BulkMode = 'single' | 'chunked' | 'ackdata';
+
+/** Largest upload the emulated terminal takes (a few thousand users with templates). */
+const MAX_UPLOAD = 16 * 1024 * 1024;
 
 export interface ZkEmulatorOptions {
   readonly port?: number;
@@ -79,8 +85,9 @@ interface Peer {
   eventFlags: number;
   /** The table prepared by the last DATA_WRRQ, served by DATA_RDY. */
   bulk: Buffer | null;
-  /** What the client uploads with PREPARE_DATA/DATA. */
-  upload: Buffer[];
+  /** What the client uploads with PREPARE_DATA/DATA, sized as PREPARE_DATA announced (null: none prepared). */
+  upload: Buffer | null;
+  uploadReceived: number;
   enrolTimer: NodeJS.Timeout | null;
   send(group: readonly Buffer[], isReply?: boolean): void;
   close(): void;
@@ -258,7 +265,8 @@ export class ZkEmulator {
       authed: !this.options.commKey,
       eventFlags: 0,
       bulk: null,
-      upload: [],
+      upload: null,
+      uploadReceived: 0,
       enrolTimer: null,
       send,
       close: () => {
@@ -420,7 +428,7 @@ export class ZkEmulator {
         }
       case Cmd.FREE_DATA:
         peer.bulk = null;
-        peer.upload = [];
+        this.resetUpload(peer, null);
         {
           ok();
           return;
@@ -433,18 +441,30 @@ export class ZkEmulator {
         this.onChunkRequest(peer, p);
         return;
       }
-      case Cmd.PREPARE_DATA:
-        peer.upload = [];
-        {
-          ok();
+      case Cmd.PREPARE_DATA: {
+        const size = p.data.length >= 4 ? p.data.readUInt32LE(0) : -1;
+        if (size < 0 || size > MAX_UPLOAD) {
+          this.resetUpload(peer, null);
+          peer.send([reply(Cmd.ACK_ERROR)]);
           return;
         }
-      case Cmd.DATA:
-        peer.upload.push(Buffer.from(p.data));
-        {
-          ok();
+        this.resetUpload(peer, size);
+        ok();
+        return;
+      }
+      case Cmd.DATA: {
+        // Data past what PREPARE_DATA announced (or with none prepared) has nowhere to go.
+        const upload = peer.upload;
+        if (!upload || peer.uploadReceived + p.data.length > upload.length) {
+          this.resetUpload(peer, null);
+          peer.send([reply(Cmd.ACK_ERROR)]);
           return;
         }
+        p.data.copy(upload, peer.uploadReceived);
+        peer.uploadReceived += p.data.length;
+        ok();
+        return;
+      }
       case Cmd.USER_WRQ:
         this.state.upsertUser(this.decodeUser(p.data));
         {
@@ -471,13 +491,15 @@ export class ZkEmulator {
           ok();
           return;
         }
-      case Cmd.SAVE_USERTEMPS:
-        this.saveUserTemplates(Buffer.concat(peer.upload));
-        peer.upload = [];
-        {
-          ok();
-          return;
-        }
+      case Cmd.SAVE_USERTEMPS: {
+        const { upload, uploadReceived } = peer;
+        this.resetUpload(peer, null);
+        if (!upload || uploadReceived !== upload.length)
+          throw new Error(`SAVE_USERTEMPS after ${uploadReceived} of ${upload?.length ?? 0} announced bytes`);
+        this.saveUserTemplates(upload);
+        ok();
+        return;
+      }
       case Cmd.STARTENROLL: {
         this.startEnrol(peer, p, ok, () => peer.send([reply(Cmd.ACK_ERROR)]));
         return;
@@ -608,28 +630,29 @@ export class ZkEmulator {
     return withLength(Buffer.concat(records));
   }
 
+  private resetUpload(peer: Peer, size: number | null): void {
+    peer.upload = size === null ? null : Buffer.alloc(size);
+    peer.uploadReceived = 0;
+  }
+
   /**
-   * pyzk's upload: `<III>` sizes, a 73-byte user (a tag byte + the 72-byte layout), 8-byte finger
-   * table entries `<bHbI>` (tag, uid, 0x10 + finger, offset), then `<H>`-sized templates.
+   * Many users with their fingers in one buffer (see user-templates.ts). Checked whole before any of
+   * it is stored: a finger must belong to a user in the buffer or already on the terminal.
    */
   private saveUserTemplates(upload: Buffer): void {
-    if (upload.length < 12) throw new Error('SAVE_USERTEMPS without an uploaded buffer');
-    const userLen = upload.readUInt32LE(0);
-    const tableLen = upload.readUInt32LE(4);
-    const fpLen = upload.readUInt32LE(8);
-    if (12 + userLen + tableLen + fpLen > upload.length)
-      throw new Error('SAVE_USERTEMPS buffer shorter than its sizes');
-    const userBytes = upload.subarray(12, 12 + userLen);
-    const table = upload.subarray(12 + userLen, 12 + userLen + tableLen);
-    const fps = upload.subarray(12 + userLen + tableLen, 12 + userLen + tableLen + fpLen);
-    if (userLen >= 73) this.state.upsertUser(decodeUser72(userBytes.subarray(1, 73), this.encoding));
-    for (let at = 0; at + 8 <= table.length; at += 8) {
-      const uid = table.readUInt16LE(at + 1);
-      const finger = table.readUInt8(at + 3) - 0x10;
-      const offset = table.readUInt32LE(at + 4);
-      const size = fps.readUInt16LE(offset);
-      this.state.templates.set(`${uid}:${finger}`, Buffer.from(fps.subarray(offset + 2, offset + 2 + size)));
-    }
+    const { users, fingers } = decodeUserTemplates(
+      upload,
+      this.encoding,
+      this.oldFirmware ? USER_SIZE_OLD : USER_SIZE_TCP,
+    );
+    const uids = new Set(users.map((u) => u.uid));
+    for (const f of fingers)
+      if (!uids.has(f.uid) && !this.state.users.has(f.uid))
+        throw new Error(
+          `finger ${f.index} for uid ${f.uid}, who is neither in the upload nor on the terminal`,
+        );
+    for (const user of users) this.state.upsertUser(user);
+    for (const f of fingers) this.state.templates.set(`${f.uid}:${f.index}`, f.data);
   }
 
   private startEnrol(peer: Peer, p: ZkPacket, ok: () => void, refuse: () => void): void {

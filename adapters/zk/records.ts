@@ -1,4 +1,4 @@
-import { decodeText, encodeText, type ZkEncoding } from './text';
+import { decodeText, writeText, type ZkEncoding } from './text';
 import { decodeZkTime, encodeZkTime } from './time';
 
 /** One attendance log entry as the terminal keeps it. */
@@ -82,16 +82,21 @@ export function decodeAttendance16(b: Buffer, at = 0): ZkAttendance {
 // ── users ──
 
 /** 72 bytes: `<HB8s24sIx7sx24s>` uid, privilege, password, name, card, group, user id. */
-export function encodeUser72(u: ZkUser, encoding: ZkEncoding): Buffer {
-  const b = Buffer.alloc(USER_SIZE_TCP);
-  b.writeUInt16LE(u.uid & 0xffff, 0);
-  b.writeUInt8(u.privilege & 0xff, 2);
-  encodeText(u.password, 8, encoding).copy(b, 3);
-  encodeText(u.name, 24, encoding).copy(b, 11);
-  b.writeUInt32LE(u.card >>> 0, 35);
-  encodeText(u.group ?? '', 7, encoding).copy(b, 40);
-  encodeText(u.pin, 24, encoding).copy(b, 48);
-  return b;
+export function encodeUser72(
+  u: ZkUser,
+  encoding: ZkEncoding,
+  out = Buffer.alloc(USER_SIZE_TCP),
+  at = 0,
+): Buffer {
+  out.fill(0, at, at + USER_SIZE_TCP);
+  out.writeUInt16LE(u.uid & 0xffff, at);
+  out.writeUInt8(u.privilege & 0xff, at + 2);
+  writeText(u.password, 8, encoding, out, at + 3);
+  writeText(u.name, 24, encoding, out, at + 11);
+  out.writeUInt32LE(u.card >>> 0, at + 35);
+  writeText(u.group ?? '', 7, encoding, out, at + 40);
+  writeText(u.pin, 24, encoding, out, at + 48);
+  return out;
 }
 
 export function decodeUser72(b: Buffer, encoding: ZkEncoding, at = 0): ZkUser {
@@ -107,16 +112,21 @@ export function decodeUser72(b: Buffer, encoding: ZkEncoding, at = 0): ZkUser {
 }
 
 /** 28 bytes (old firmware): `<HB5s8sIxBhI>` uid, privilege, password, name, card, group, zone, numeric user id. */
-export function encodeUser28(u: ZkUser, encoding: ZkEncoding): Buffer {
-  const b = Buffer.alloc(USER_SIZE_OLD);
-  b.writeUInt16LE(u.uid & 0xffff, 0);
-  b.writeUInt8(u.privilege & 0xff, 2);
-  encodeText(u.password, 5, encoding).copy(b, 3);
-  encodeText(u.name, 8, encoding).copy(b, 8);
-  b.writeUInt32LE(u.card >>> 0, 16);
-  b.writeUInt8(Number(u.group ?? 0) & 0xff, 21);
-  b.writeUInt32LE(numericPin(u.pin), 24);
-  return b;
+export function encodeUser28(
+  u: ZkUser,
+  encoding: ZkEncoding,
+  out = Buffer.alloc(USER_SIZE_OLD),
+  at = 0,
+): Buffer {
+  out.fill(0, at, at + USER_SIZE_OLD);
+  out.writeUInt16LE(u.uid & 0xffff, at);
+  out.writeUInt8(u.privilege & 0xff, at + 2);
+  writeText(u.password, 5, encoding, out, at + 3);
+  writeText(u.name, 8, encoding, out, at + 8);
+  out.writeUInt32LE(u.card >>> 0, at + 16);
+  out.writeUInt8(Number(u.group ?? 0) & 0xff, at + 21);
+  out.writeUInt32LE(numericPin(u.pin), at + 24);
+  return out;
 }
 
 export function decodeUser28(b: Buffer, encoding: ZkEncoding, at = 0): ZkUser {

@@ -225,7 +225,9 @@ export class Reconciler {
       const size = this.deps.options.bulkSize ?? 200;
       for (let at = 0; at < work.length; at += size) {
         const slice = work.slice(at, at + size);
-        const entries = await Promise.all(slice.map(({ worker }) => this.entryOf(worker, capabilities)));
+        // One at a time: every terminal reconciles at once, and a slice's templates need not all be read in parallel.
+        const entries: UserWithTemplates[] = [];
+        for (const { worker } of slice) entries.push(await this.entryOf(worker, capabilities));
         await this.step(() => bulk(entries));
         for (const { worker, digest } of slice) applied[worker.pin] = digest;
         this.pending -= slice.length;
