@@ -16,7 +16,16 @@ const OUT = join(ROOT, '.tmp', 'bench');
 async function runOne(file: string): Promise<BenchResult | { bench: string; error: string }> {
   const name = basename(file, '.bench.ts');
   const outfile = join(OUT, `${name}.mjs`);
-  await build({ entryPoints: [file], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' });
+  await build({
+    entryPoints: [file],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'error',
+  });
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [outfile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
@@ -42,7 +51,9 @@ function markdown(results: ReadonlyArray<BenchResult | { bench: string; error: s
     for (const [figure, value] of Object.entries(result.figures)) {
       const goal = goals.get(figure);
       const met = goal ? goalMet(goal, result.figures) : null;
-      rows.push(`| ${result.bench} | ${figure} | ${value} | ${goal ? `${goal.op} ${goal.target} (${goal.source})` : ''} | ${met === null ? '' : met ? 'yes' : 'no'} |`);
+      rows.push(
+        `| ${result.bench} | ${figure} | ${value} | ${goal ? `${goal.op} ${goal.target} (${goal.source})` : ''} | ${met === null ? '' : met ? 'yes' : 'no'} |`,
+      );
     }
   }
   return `${rows.join('\n')}\n`;
@@ -61,7 +72,11 @@ async function main(): Promise<void> {
     process.stderr.write(`bench ${basename(file)} …\n`);
     results.push(await runOne(file));
   }
-  const report = { machine: { node: process.version, cpus: (await import('node:os')).cpus().length }, at: new Date().toISOString(), results };
+  const report = {
+    machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
+    at: new Date().toISOString(),
+    results,
+  };
   writeFileSync(join(ROOT, 'bench-report.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(ROOT, 'bench-report.md'), markdown(results));
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
