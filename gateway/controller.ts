@@ -14,6 +14,7 @@ import {
   type Logger,
   type PunchCursor,
   systemClock,
+  type TemplateKind,
   type Upstream,
   type UpstreamName,
 } from './model';
@@ -281,6 +282,31 @@ export class Gateway {
       { stopped: stale.map((s) => s.id), running: this.supervisors.map((s) => s.id) },
       'terminals reloaded',
     );
+  }
+
+  /**
+   * An enrolment started on the page: captured on the chosen terminal, stored in the roster (the
+   * reconcilers copy it to compatible terminals) and uploaded to Deli when the worker is known there.
+   */
+  async enrolFromPage(
+    workerId: string,
+    kind: TemplateKind,
+    terminalId: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const payload = await this.enrolment.enrol({ gatewayId: workerId }, kind, terminalId, signal);
+    const deliUserId = this.roster.get(workerId)?.identities.deliUserId;
+    const deli = this.upstream('deli') as
+      | (Upstream & { uploadTemplate?: (id: string, k: TemplateKind, d: Uint8Array) => Promise<void> })
+      | undefined;
+    if (deliUserId && deli?.uploadTemplate) {
+      await deli.uploadTemplate(deliUserId, kind, payload.data).catch((error: Error) => {
+        this.logger.warn(
+          { workerId, kind, error: error.message },
+          'enrolled template stored, but not uploaded to Deli',
+        );
+      });
+    }
   }
 
   /** The self-updater, when running as the packaged binary (from source there is nothing to replace). */

@@ -94,6 +94,8 @@ const UPSTREAMS: Partial<Record<UpstreamName, UpstreamFactory>> = {
     new (await import('../cloud/sichuan/upstream')).SichuanUpstream(config.upstreams.sichuan, {
       ...deps,
       siteTimezone: config.site.timezone,
+      // One retry policy for the box: the platform's own backoff follows the outbox settings.
+      timing: { backoffInitialMs: config.outbox.initialBackoffMs, backoffMaxMs: config.outbox.maxBackoffMs },
     }),
 };
 

@@ -71,6 +71,7 @@ export class ZkDriver implements TerminalDriver {
   private readonly disconnectListeners = new Set<(reason: Error) => void>();
   private readonly enrolWaiters = new Set<(event: ZkEnrolEvent) => void>();
   private eventChain: Promise<void> = Promise.resolve();
+  private pendingPunchEvents: Array<{ session: ZkSession; data: Buffer }> = [];
   private templateFormat = 'zk-fp10';
   private lastSizes: FreeSizes | null = null;
   private clockOffset: number | undefined;
@@ -353,10 +354,16 @@ export class ZkDriver implements TerminalDriver {
 
   private onEvent(session: ZkSession, p: ZkPacket): void {
     const code = p.sessionId;
+    if (code === Ev.ATTLOG) {
+      // Events that arrive while the previous batch is being journaled go together in the next one:
+      // a burst (a reconnect, a shift change) costs one journal write, not one per punch.
+      this.pendingPunchEvents.push({ session, data: p.data });
+      this.eventChain = this.eventChain.then(() => this.drainPunchEvents());
+      return;
+    }
     this.eventChain = this.eventChain.then(async () => {
       try {
-        if (code === Ev.ATTLOG) await this.deliverPunch(p.data);
-        else if (code === Ev.ENROLLFINGER) {
+        if (code === Ev.ENROLLFINGER) {
           const event = decodeEnrolEvent(p.data);
           for (const waiter of this.enrolWaiters) waiter(event);
         }
@@ -369,25 +376,44 @@ export class ZkDriver implements TerminalDriver {
     });
   }
 
-  private async deliverPunch(data: Buffer): Promise<void> {
-    let punch: RawPunch;
+  private async drainPunchEvents(): Promise<void> {
+    const batch = this.pendingPunchEvents.splice(0);
+    if (batch.length === 0) return;
     try {
-      punch = this.toPunch(decodeAttEvent(data), 'realtime');
+      await this.deliverPunches(batch.map((e) => e.data));
     } catch (err) {
-      // The catch-up read will bring this punch from the log.
-      this.log.warn({ err: (err as Error).message, bytes: data.length }, 'undecodable EF_ATTLOG event');
-      return;
+      this.log.error({ err: (err as Error).message, events: batch.length }, 'zk event handling failed');
+    } finally {
+      // Each event is acknowledged only after its punch was handed over (and journaled, or not).
+      for (const event of batch) if (this.session === event.session) event.session.ackEvent();
     }
-    if ('wall' in punch.time) this.lastPunch = punch.time.wall;
+  }
+
+  private async deliverPunches(events: readonly Buffer[]): Promise<void> {
+    const punches: RawPunch[] = [];
+    for (const data of events) {
+      try {
+        punches.push(this.toPunch(decodeAttEvent(data), 'realtime'));
+      } catch (err) {
+        // The catch-up read will bring this punch from the log.
+        this.log.warn({ err: (err as Error).message, bytes: data.length }, 'undecodable EF_ATTLOG event');
+      }
+    }
+    const last = punches.at(-1);
+    if (last && 'wall' in last.time) this.lastPunch = last.time.wall;
+    if (punches.length === 0) return;
     if (this.punchListeners.size === 0) {
-      this.log.debug({ pin: punch.pin }, 'real-time punch with no listener: left to the catch-up read');
+      this.log.debug(
+        { punches: punches.length },
+        'real-time punches with no listener: left to the catch-up read',
+      );
       return;
     }
-    const results = await Promise.allSettled([...this.punchListeners].map((listener) => listener([punch])));
+    const results = await Promise.allSettled([...this.punchListeners].map((listener) => listener(punches)));
     for (const r of results)
       if (r.status === 'rejected')
         this.log.error(
-          { err: String(r.reason), pin: punch.pin },
+          { err: String(r.reason), punches: punches.length },
           'punch listener failed; the catch-up read will retry',
         );
   }

@@ -30,11 +30,15 @@ export class EmbeddedBroker {
     return this.url;
   }
 
-  /** Drops all clients, calls `onDown`, stays down for `downMs`, then listens again on the same port. */
-  async restart(downMs = 200, onDown?: () => void): Promise<void> {
+  /**
+   * Drops all clients, calls `onDown`, stays down for `down` ms (or until the promise settles: an
+   * outage of unknown length), then listens again on the same port.
+   */
+  async restart(down: number | Promise<unknown> = 200, onDown?: () => void): Promise<void> {
     await this.closeListener();
     onDown?.();
-    await new Promise((resolve) => setTimeout(resolve, downMs));
+    if (typeof down === 'number') await new Promise((resolve) => setTimeout(resolve, down));
+    else await down.catch(() => undefined);
     await this.listen(this.port);
   }
 

@@ -246,9 +246,9 @@ export class DeliEmulator {
 
   // ───────────────────────────── fault injection ─────────────────────────────
 
-  async restartBroker(downMs = 200, onDown?: () => void): Promise<void> {
+  async restartBroker(down: number | Promise<unknown> = 200, onDown?: () => void): Promise<void> {
     if (!this.broker) throw new Error('restartBroker needs the embedded broker');
-    await this.broker.restart(downMs, onDown);
+    await this.broker.restart(down, onDown);
   }
 
   setDuplicateDeliveries(on: boolean): void {

@@ -294,6 +294,18 @@ export class DeliUpstream implements Upstream {
     }
   }
 
+  /**
+   * Uploads a template enrolled at the site without the app asking (the local page): the same
+   * `fp_input`/`fa_input` message as the answer to a feature_input, under a fresh mid.
+   */
+  async uploadTemplate(userId: string, kind: 'fp' | 'fa', data: Uint8Array): Promise<void> {
+    await this.send(
+      { cmd: 'feature_upload', userId, featureType: kind, data: Buffer.from(data).toString('base64') },
+      undefined,
+    );
+    this.counts.enrolmentsUploaded++;
+  }
+
   /** Enrolment waits for a person at a terminal, so it runs beside the inbox, never blocking it. */
   private startEnrolment(userId: string, kind: 'fp' | 'fa', mid: string | undefined): void {
     const run = (async () => {

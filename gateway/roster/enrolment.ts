@@ -25,7 +25,12 @@ export class EnrolmentService implements EnrolmentPort {
       .filter((t) => t.status().online && t.driver.capabilities().enrolment.includes(kind));
   }
 
-  async enrol(identity: WorkerIdentity, kind: TemplateKind, terminalId?: string): Promise<BiometricPayload> {
+  async enrol(
+    identity: WorkerIdentity,
+    kind: TemplateKind,
+    terminalId?: string,
+    signal?: AbortSignal,
+  ): Promise<BiometricPayload> {
     const worker = this.deps.roster.findByIdentity(identity);
     if (!worker) throw new Error(`enrolment: no worker with ${JSON.stringify(identity)} on the roster`);
     if (worker.status !== 'active') throw new Error(`enrolment: worker ${worker.id} is removed`);
@@ -41,8 +46,12 @@ export class EnrolmentService implements EnrolmentPort {
     }
     this.deps.logger.info({ workerId: worker.id, terminalId: terminal.id, kind }, 'enrolment started');
     await terminal.driver.upsertUser(toTerminalUser(worker));
-    const signal = AbortSignal.timeout(this.deps.timeoutMs);
-    const result = await terminal.driver.startEnrolment(worker.pin, kind, signal);
+    const timeout = AbortSignal.timeout(this.deps.timeoutMs);
+    const result = await terminal.driver.startEnrolment(
+      worker.pin,
+      kind,
+      signal ? AbortSignal.any([signal, timeout]) : timeout,
+    );
     const captured = result.templates.find((t) => t.kind === kind);
     if (!captured) throw new Error(`enrolment on ${terminal.id} finished without a ${kind} template`);
     const payload: BiometricPayload = {

@@ -113,6 +113,11 @@ export class Reconciler {
     this.timer.interrupt();
   }
 
+  /** Whether this terminal got the worker with this PIN as the roster has them now (or last time). */
+  holds(pin: string): boolean {
+    return this.deps.state.get()?.applied[pin] !== undefined;
+  }
+
   status(): ReconcileStatus {
     return {
       terminalId: this.deps.terminalId,
