@@ -1,0 +1,82 @@
+import type { UpstreamReport } from '../../http/health';
+import { Csrf, formatTime, Layout, type PageContext, t } from '../layout';
+import type { UpstreamErrorEntry } from '../upstream-errors';
+import { NoticeBlock, type PageNotice } from './terminals';
+
+export interface SecretState {
+  readonly upstream: string;
+  readonly key: string;
+  readonly isSet: boolean;
+}
+
+export function UpstreamsPage(props: {
+  page: PageContext;
+  upstreams: readonly UpstreamReport[];
+  errors: (name: string) => readonly UpstreamErrorEntry[];
+  secrets: readonly SecretState[];
+  editable: boolean;
+  timezone: string;
+  notice?: PageNotice;
+}) {
+  const { page } = props;
+  return (
+    <Layout page={page} title={t(page, 'upstreams')}>
+      <NoticeBlock notice={props.notice} />
+      {props.upstreams.map((u) => (
+        <section class="card-row" data-upstream={u.upstream}>
+          <h2>{u.upstream}</h2>
+          <dl class="facts">
+            <dt>{t(page, 'state')}</dt>
+            <dd class={u.health.connected ? 'good' : 'bad'}>
+              {u.health.connected ? t(page, 'connected') : t(page, 'disconnected')}
+              {u.health.configAlert ? ` · ${u.health.configAlert}` : ''}
+            </dd>
+            <dt>{t(page, 'backlog')}</dt>
+            <dd class="backlog">{String(u.backlog)}</dd>
+            <dt>{t(page, 'cursor')}</dt>
+            <dd>{String(u.cursor)}</dd>
+            <dt>{t(page, 'lastSuccess')}</dt>
+            <dd>{formatTime(u.health.lastSuccessAt ?? u.lastDeliveredAt, props.timezone)}</dd>
+            <dt>{t(page, 'lastError')}</dt>
+            <dd>{u.lastError ?? u.health.lastError ?? '—'}</dd>
+          </dl>
+          <form method="post" action={`/upstreams/${u.upstream}/retry`} class="inline">
+            <Csrf page={page} />
+            <button type="submit">{t(page, 'retryNow')}</button>
+          </form>
+          <h3>{t(page, 'recentErrors')}</h3>
+          <ul class="errors">
+            {props.errors(u.upstream).map((e) => (
+              <li>
+                {formatTime(e.atMs, props.timezone)} {e.message}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ))}
+      <h2>{t(page, 'secrets')}</h2>
+      <div class="scroll">
+        <table>
+          <tbody>
+            {props.secrets.map((s) => (
+              <tr>
+                <td>{`${s.upstream}.${s.key}`}</td>
+                <td>{s.isSet ? t(page, 'secretSet') : t(page, 'secretNotSet')}</td>
+                <td>
+                  {props.editable && (
+                    <form method="post" action={`/upstreams/${s.upstream}/secret`} class="inline">
+                      <Csrf page={page} />
+                      <input type="hidden" name="key" value={s.key} />
+                      <input type="password" name="value" autocomplete="off" required />
+                      <button type="submit">{t(page, 'setSecret')}</button>
+                    </form>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </Layout>
+  );
+}

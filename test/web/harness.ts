@@ -1,0 +1,97 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { ModbusEmulator } from '../../adapters/modbus/emulator';
+import { SichuanEmulator } from '../../cloud/sichuan/emulator';
+import labProfile from '../../config/lab.json' with { type: 'json' };
+import { validateConfig } from '../../config/load';
+import { Gateway } from '../../gateway/controller';
+import { LAB_WORKERS } from '../../gateway/lab';
+import { testLogger } from '../support/logger';
+import { tempDir } from '../support/tmp';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
+export const API_TOKEN = 'web-test-api-token-0123456789';
+
+const LAB_SICHUAN = {
+  sn: 'LAB-GW-0001',
+  deviceKey: 'lab-device-key',
+  sm4Key: '0123456789abcdeffedcba9876543210',
+};
+
+export interface WebLab {
+  readonly gateway: Gateway;
+  readonly modbus: ModbusEmulator;
+  readonly sichuan: SichuanEmulator;
+  readonly baseUrl: string;
+  readonly configFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Lab mode in-process (what `edge-gateway lab` runs): a Modbus turnstile and the Sichuan platform
+ * emulated on loopback, the gateway on port 0 with its config written to a file the page edits.
+ */
+export async function startWebLab(): Promise<WebLab> {
+  const tmp = await tempDir('edge-gw-web-');
+  const sichuan = new SichuanEmulator({ ...LAB_SICHUAN, host: '127.0.0.1', port: 0 });
+  const baseUrl = await sichuan.start();
+  const modbus = new ModbusEmulator({ transport: 'tcp', host: '127.0.0.1', port: 0 }, {});
+  await modbus.start();
+  const document = structuredClone(labProfile) as Record<string, unknown>;
+  document.dataDir = join(tmp.dir, 'data');
+  document.http = { host: '127.0.0.1', port: 0, apiToken: API_TOKEN };
+  document.terminals = [
+    {
+      id: 'lab-turnstile',
+      name: '北门闸机 (Modbus)',
+      driver: 'modbus',
+      direction: 'state',
+      transport: 'tcp',
+      host: '127.0.0.1',
+      port: modbus.address().port,
+      pollSeconds: 0.5,
+    },
+  ];
+  document.upstreams = { sichuan: { enabled: true, baseUrl, ...LAB_SICHUAN, heartbeatSeconds: 60 } };
+  const result = validateConfig(document);
+  if (!result.ok) throw new Error(result.problems.join('\n'));
+  const configFile = join(tmp.dir, 'config.json');
+  await writeFile(configFile, `${JSON.stringify(document, null, 2)}\n`);
+  const gateway = new Gateway(result.config, testLogger('web'), { configFile, httpPort: 0 });
+  await gateway.start();
+  await gateway.workers.apply(
+    LAB_WORKERS.map((name, i) => ({
+      source: 'local' as const,
+      op: 'upsert' as const,
+      identity: { gatewayId: `lab-worker-${i + 1}`, sichuanUserId: `SC-LAB-${i + 1}` },
+      name,
+    })),
+  );
+  return {
+    gateway,
+    modbus,
+    sichuan,
+    configFile,
+    baseUrl: `http://127.0.0.1:${gateway.httpPort}`,
+    stop: async () => {
+      await gateway.stop();
+      await modbus.stop();
+      await sichuan.stop();
+      await tmp.cleanup();
+    },
+  };
+}
