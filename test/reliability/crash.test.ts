@@ -5,8 +5,8 @@
  * bounded by one in-flight batch per kill, and the journal and state files are valid.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZkEmulator } from '../../adapters/zk/emulator';
@@ -117,6 +117,7 @@ beforeAll(async () => {
 afterAll(async () => {
   clearInterval(punching);
   await Promise.all([...terminals.map((t) => t.stop()), sichuan?.stop(), deli?.stop()]);
+  rmSync(dirname(bundle), { recursive: true, force: true });
   await cleanup();
 });
 

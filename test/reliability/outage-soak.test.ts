@@ -183,12 +183,10 @@ describe(`outage soak: ${WORKERS} workers × ${PUNCHES_PER_DAY} punches × ${DAY
       reader.advance(batch.at(-1)!.seq);
     }
     expect(journal).toHaveLength(TOTAL);
-    const atSichuan = sichuan
-      .state()
-      .punches.map((r) => ({
-        userId: r.userId.slice(2),
-        atMs: wallTimeToUtcMs(r.recogTime.replace(' ', 'T'), 'Asia/Shanghai'),
-      }));
+    const atSichuan = sichuan.state().punches.map((r) => ({
+      userId: r.userId.slice(2),
+      atMs: wallTimeToUtcMs(r.recogTime.replace(' ', 'T'), 'Asia/Shanghai'),
+    }));
     expect(atSichuan).toEqual(journal.map(({ userId, atMs }) => ({ userId, atMs })));
     const atDeli = deli.checkins
       .filter((c) => !c.duplicate)
