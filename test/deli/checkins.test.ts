@@ -118,10 +118,11 @@ describe.each([
     // whole batches from that window, never anything else.
     expect(cursorAtDown).toBeGreaterThanOrEqual(4000);
     expect(cursorAtDown).toBeLessThan(10_000);
-    for (const index of redelivered) {
-      expect(index).toBeGreaterThanOrEqual(4000 / upstream.maxBatch - 3);
-      expect(index).toBeLessThanOrEqual(cursorAtDown / upstream.maxBatch + 1);
-    }
+    // QoS 1 is at least once on both legs (gateway → broker, broker → app): a restart may make either
+    // side send again whatever had no PUBACK yet. What the issue requires is that a duplicate is always a
+    // whole batch (checked message by message above) and that they stay few and start at the restart.
+    for (const index of redelivered) expect(index).toBeGreaterThanOrEqual(4000 / upstream.maxBatch - 3);
+    expect(redelivered.length).toBeLessThanOrEqual(20);
     expect(redelivered.length).toBeLessThanOrEqual(attempts - batches.length + 10);
     const details = upstream.health().details;
     expect(details?.checkinRecords).toBe(10_000);
