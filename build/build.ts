@@ -12,7 +12,15 @@ import { makeExecutable } from './sea';
 import { SERIAL_ADDON_ASSET } from './serial-addon';
 import { webAssets } from './web-assets';
 
-export const ROOT = resolve(import.meta.dirname, '..');
+/** The repository: found from this file, also when a benchmark bundles it elsewhere (then from the working directory). */
+export const ROOT = findRoot(resolve(import.meta.dirname, '..'));
+
+function findRoot(guess: string): string {
+  for (const candidate of [guess, process.cwd()]) {
+    if (existsSync(join(candidate, 'build', 'sea-entry.ts'))) return candidate;
+  }
+  return guess;
+}
 export const ARCHES: readonly Arch[] = ['x64', 'arm64'];
 
 /** serialport's glibc prebuild per architecture (the official Node binaries are glibc builds). */

@@ -71,7 +71,7 @@ export async function bundle(options: {
       // Makes gateway/main.ts run its CLI whatever the binary is called.
       'process.env.EDGE_GATEWAY_SEA': '"1"',
     },
-    plugins: [serialAddonPlugin(import.meta.dirname), absentOptionalPlugin()],
+    plugins: [serialAddonPlugin(join(options.root, 'build')), absentOptionalPlugin()],
   });
   return { file, warnings: result.warnings.map((w) => `${w.location?.file ?? ''}: ${w.text}`) };
 }

@@ -120,6 +120,7 @@ export class ZkDriver implements TerminalDriver {
       enrolment: ['fp'],
       templateFormat: this.templateFormat,
       maxPinLength: MAX_PIN_LENGTH,
+      ...(this.lastSizes && this.lastSizes.userCapacity > 0 ? { maxUsers: this.lastSizes.userCapacity } : {}),
     };
   }
 
@@ -486,7 +487,14 @@ export class ZkDriver implements TerminalDriver {
     const bytes = this.oldFirmware
       ? encodeUser28(record, this.config.encoding)
       : encodeUser72(record, this.config.encoding);
-    await this.expectOk(Cmd.USER_WRQ, bytes);
+    try {
+      await this.expectOk(Cmd.USER_WRQ, bytes);
+    } catch (err) {
+      const capacity = this.lastSizes?.userCapacity ?? 0;
+      if (!existing.has(user.pin) && capacity > 0 && existing.size >= capacity)
+        throw new Error(`terminal ${this.id} is full: it holds ${capacity} users`);
+      throw err;
+    }
     existing.set(record.pin, record);
     this.scheduleRefresh();
   }

@@ -62,6 +62,8 @@ export interface ZkEmulatorOptions {
   readonly udp?: boolean;
   /** How long a started enrolment takes before its completion event (default 300 ms). */
   readonly enrolDelayMs?: number;
+  /** How many users the terminal holds at most (reported in GET_FREE_SIZES; writes beyond it fail). */
+  readonly userCapacity?: number;
   /** EF_ATTLOG event length (default 52). */
   readonly eventSize?: AttEventSize;
   readonly faults?: ZkFaults;
@@ -465,12 +467,16 @@ export class ZkEmulator {
         ok();
         return;
       }
-      case Cmd.USER_WRQ:
-        this.state.upsertUser(this.decodeUser(p.data));
-        {
-          ok();
+      case Cmd.USER_WRQ: {
+        const user = this.decodeUser(p.data);
+        if (!this.hasRoomFor([user])) {
+          peer.send([reply(Cmd.ACK_ERROR)]);
           return;
         }
+        this.state.upsertUser(user);
+        ok();
+        return;
+      }
       case Cmd.DELETE_USER:
         if (p.data.length < 2) {
           peer.send([reply(Cmd.ACK_ERROR)]);
@@ -544,10 +550,10 @@ export class ZkEmulator {
     b.writeInt32LE(records, 8 * 4);
     b.writeInt32LE(users, 12 * 4);
     b.writeInt32LE(10_000, 14 * 4);
-    b.writeInt32LE(10_000, 15 * 4);
+    b.writeInt32LE(this.userCapacity, 15 * 4);
     b.writeInt32LE(LOG_CAPACITY, 16 * 4);
     b.writeInt32LE(10_000 - templates, 17 * 4);
-    b.writeInt32LE(10_000 - users, 18 * 4);
+    b.writeInt32LE(this.userCapacity - users, 18 * 4);
     b.writeInt32LE(LOG_CAPACITY - records, 19 * 4);
     return b;
   }
@@ -651,8 +657,20 @@ export class ZkEmulator {
         throw new Error(
           `finger ${f.index} for uid ${f.uid}, who is neither in the upload nor on the terminal`,
         );
+    if (!this.hasRoomFor(users)) throw new Error(`terminal full: ${this.userCapacity} users`);
     for (const user of users) this.state.upsertUser(user);
     for (const f of fingers) this.state.templates.set(`${f.uid}:${f.index}`, f.data);
+  }
+
+  private get userCapacity(): number {
+    return this.options.userCapacity ?? 10_000;
+  }
+
+  /** Whether writing these users keeps the terminal within its capacity (updates need no room). */
+  private hasRoomFor(users: readonly ZkUser[]): boolean {
+    const pins = new Set([...this.state.users.values()].map((u) => u.pin));
+    const added = new Set(users.map((u) => u.pin).filter((pin) => !pins.has(pin)));
+    return pins.size + added.size <= this.userCapacity;
   }
 
   private startEnrol(peer: Peer, p: ZkPacket, ok: () => void, refuse: () => void): void {

@@ -18,6 +18,8 @@ export interface FreeSizes {
   readonly templates: number;
   readonly records: number;
   readonly recordCapacity: number;
+  /** How many users the terminal can hold (pyzk's users_cap). */
+  readonly userCapacity: number;
 }
 
 export function decodeFreeSizes(data: Buffer): FreeSizes {
@@ -27,5 +29,6 @@ export function decodeFreeSizes(data: Buffer): FreeSizes {
     templates: data.readInt32LE(24),
     records: data.readInt32LE(32),
     recordCapacity: data.readInt32LE(64),
+    userCapacity: data.readInt32LE(60),
   };
 }

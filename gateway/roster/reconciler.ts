@@ -202,12 +202,18 @@ export class Reconciler {
       capabilities.maxUsers === undefined
         ? Number.POSITIVE_INFINITY
         : capabilities.maxUsers - (actual.size - removals.length);
-    this.full = work.filter(({ worker }) => !actual.has(worker.pin)).length > room;
-    if (this.full)
+    const additions = work.filter(({ worker }) => !actual.has(worker.pin));
+    this.full = additions.length > room;
+    // Updates always go; additions only as far as there is room. The rest stay pending and show in health.
+    const overflow = this.full ? additions.slice(Math.max(0, room)) : [];
+    if (overflow.length > 0) {
+      const left = new Set(overflow);
+      work.splice(0, work.length, ...work.filter((entry) => !left.has(entry)));
       logger.warn(
-        { terminalId, maxUsers: capabilities.maxUsers, wanted: active.length },
+        { terminalId, maxUsers: capabilities.maxUsers, wanted: active.length, notAdded: overflow.length },
         'terminal is full: not every worker fits',
       );
+    }
 
     // Removals first: they free room, and a barred worker must lose access before anything else.
     for (const pin of removals) {
@@ -216,7 +222,7 @@ export class Reconciler {
       this.pending--;
     }
     let sinceCheckpoint = 0;
-    let refusedForRoom = 0;
+    let refusedForRoom = overflow.length;
     const checkpoint = async (done: number) => {
       sinceCheckpoint += done;
       if (sinceCheckpoint >= (this.deps.options.checkpointEvery ?? 100)) {

@@ -162,14 +162,26 @@ async function realtime(): Promise<Record<string, number>> {
 }
 
 /** A real gateway (journal fsync'd, pipeline, supervisors) in a scratch data folder. */
-async function gatewayFor(ports: readonly number[], name: string): Promise<{ gateway: Gateway; done: () => Promise<void> }> {
+async function gatewayFor(
+  ports: readonly number[],
+  name: string,
+): Promise<{ gateway: Gateway; done: () => Promise<void> }> {
   mkdirSync('.tmp', { recursive: true });
   const dataDir = mkdtempSync(join('.tmp', `bench-zk-${name}-`));
   const config = validateConfig({
     site: { name: 'bench' },
     dataDir,
     http: { host: '127.0.0.1', port: 0 },
-    terminals: ports.map((port, i) => ({ id: `zk${i}`, driver: 'zk', direction: 'in', host: '127.0.0.1', port, transport: 'tcp', pollSeconds: 3600, syncClock: false })),
+    terminals: ports.map((port, i) => ({
+      id: `zk${i}`,
+      driver: 'zk',
+      direction: 'in',
+      host: '127.0.0.1',
+      port,
+      transport: 'tcp',
+      pollSeconds: 3600,
+      syncClock: false,
+    })),
   });
   if (!config.ok) throw new Error(config.problems.join('\n'));
   const gateway = new Gateway(config.config, testLogger());
@@ -240,7 +252,8 @@ async function realtimeToJournal(): Promise<Record<string, number>> {
   await done();
   await Promise.all(emulators.map((e) => e.stop()));
   latencies.sort((a, b) => a - b);
-  const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
+  const pct = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
   return {
     realtime_to_journal_punches: latencies.length,
     realtime_to_journal_p50_ms: Math.round(pct(0.5) * 100) / 100,
