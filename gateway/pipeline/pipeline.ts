@@ -55,7 +55,7 @@ export class JournalUnavailableError extends Error {
 }
 
 export class PunchPipeline {
-  private readonly unmatched = new Map<string, UnmatchedPin>();
+  private readonly unmatched = new Map<string, { -readonly [K in keyof UnmatchedPin]: UnmatchedPin[K] }>();
   private readonly held = new Map<string, PunchDraft>();
   private journalError: { message: string; since: number } | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -158,12 +158,22 @@ export class PunchPipeline {
   }
 
   private published(journaled: readonly Punch[]): void {
+    // Counted per terminal and flag, then added once: a catch-up read can bring 100,000 at a time.
+    const perTerminal = new Map<string, number>();
+    const perFlag = new Map<string, { terminal: string; flag: string; count: number }>();
     for (const punch of journaled) {
-      if (punch.flags.includes('unmatched')) this.noteUnmatched(punch);
-      this.deps.metrics.punchesJournaled.inc({ terminal: punch.terminalId });
-      for (const flag of punch.flags)
-        this.deps.metrics.punchesFlagged.inc({ terminal: punch.terminalId, flag });
+      perTerminal.set(punch.terminalId, (perTerminal.get(punch.terminalId) ?? 0) + 1);
+      for (const flag of punch.flags) {
+        const key = `${punch.terminalId}|${flag}`;
+        const entry = perFlag.get(key);
+        if (entry) entry.count++;
+        else perFlag.set(key, { terminal: punch.terminalId, flag, count: 1 });
+        if (flag === 'unmatched') this.noteUnmatched(punch);
+      }
     }
+    for (const [terminal, count] of perTerminal) this.deps.metrics.punchesJournaled.inc({ terminal }, count);
+    for (const { terminal, flag, count } of perFlag.values())
+      this.deps.metrics.punchesFlagged.inc({ terminal, flag }, count);
     this.deps.metrics.journalLastSeq.set(this.deps.journal.lastSeq);
     if (journaled.length > 0) this.deps.bus.emit('punches.journaled', journaled);
   }
@@ -177,12 +187,16 @@ export class PunchPipeline {
 
   private noteUnmatched(punch: Punch): void {
     const key = `${punch.terminalId}|${punch.pin}`;
-    const before = this.unmatched.get(key);
-    this.unmatched.delete(key);
+    const known = this.unmatched.get(key);
+    if (known) {
+      known.count++;
+      known.lastAt = punch.receivedMs;
+      return;
+    }
     this.unmatched.set(key, {
       terminalId: punch.terminalId,
       pin: punch.pin,
-      count: (before?.count ?? 0) + 1,
+      count: 1,
       lastAt: punch.receivedMs,
     });
     if (this.unmatched.size > UNMATCHED_MEMORY) this.unmatched.delete(this.unmatched.keys().next().value!);

@@ -2,17 +2,95 @@ import { DateTime } from 'luxon';
 import type { PunchTime } from '../model';
 
 const WALL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/;
+const HOUR_MS = 3_600_000;
+
+/**
+ * A zone's UTC offset (minutes) per hour, asked of luxon once per zone and hour: a catch-up read of
+ * 100,000 punches spans a few hundred hours, so conversion costs arithmetic, not a date library call.
+ */
+const offsetCache = new Map<string, number>();
+const OFFSET_CACHE_LIMIT = 50_000;
+
+function offsetMinutes(zone: string, utcMs: number): number {
+  const key = `${zone}|${Math.floor(utcMs / HOUR_MS)}`;
+  let offset = offsetCache.get(key);
+  if (offset === undefined) {
+    const at = DateTime.fromMillis(utcMs, { zone });
+    if (!at.isValid) throw new RangeError(`unknown time zone ${zone}: ${at.invalidExplanation}`);
+    offset = at.offset;
+    if (offsetCache.size >= OFFSET_CACHE_LIMIT) offsetCache.clear();
+    offsetCache.set(key, offset);
+  }
+  return offset;
+}
+
+/** Per zone and wall-clock hour (`2026-11-20T08`): the UTC instant of minute 0, or null near a DST change. */
+const hourCache = new Map<string, number | null>();
 
 /**
  * A terminal's zone-less wall time, read in the zone the terminal's clock is set to.
  * Never the process's zone: the box may run in UTC while the site is in Asia/Shanghai.
+ * In a daylight-saving gap or overlap the earlier reading wins, as luxon decides.
+ * Runs for every punch: after the first punch of an hour it is a map lookup and arithmetic.
  */
 export function wallTimeToUtcMs(wall: string, zone: string): number {
-  if (!WALL.test(wall)) throw new RangeError(`not a wall time (YYYY-MM-DDTHH:mm:ss): ${wall.slice(0, 40)}`);
-  const parsed = DateTime.fromISO(wall, { zone });
-  if (!parsed.isValid)
-    throw new RangeError(`impossible wall time ${wall} in ${zone}: ${parsed.invalidExplanation}`);
-  return parsed.toMillis();
+  if (
+    wall.length !== 19 ||
+    wall.charCodeAt(10) !== 84 /* T */ ||
+    wall.charCodeAt(13) !== 58 ||
+    wall.charCodeAt(16) !== 58
+  ) {
+    return slowWallTimeToUtcMs(wall, zone);
+  }
+  const minute = twoDigits(wall, 14);
+  const second = twoDigits(wall, 17);
+  if (minute < 0 || minute > 59 || second < 0 || second > 59) return slowWallTimeToUtcMs(wall, zone);
+  const key = `${zone}|${wall.slice(0, 13)}`;
+  let hourStart = hourCache.get(key);
+  if (hourStart === undefined) {
+    hourStart = hourStartUtc(wall, zone);
+    if (hourCache.size >= OFFSET_CACHE_LIMIT) hourCache.clear();
+    hourCache.set(key, hourStart);
+  }
+  if (hourStart === null) return slowWallTimeToUtcMs(wall, zone);
+  return hourStart + minute * 60_000 + second * 1000;
+}
+
+function twoDigits(text: string, at: number): number {
+  const tens = text.charCodeAt(at) - 48;
+  const ones = text.charCodeAt(at + 1) - 48;
+  return tens >= 0 && tens <= 9 && ones >= 0 && ones <= 9 ? tens * 10 + ones : -1;
+}
+
+/** The hour's start in UTC, or null when the zone's offset changes within that hour (then every punch goes the exact way). */
+function hourStartUtc(wall: string, zone: string): number | null {
+  const start = slowWallTimeToUtcMs(`${wall.slice(0, 13)}:00:00`, zone);
+  const end = slowWallTimeToUtcMs(`${wall.slice(0, 13)}:59:59`, zone);
+  return end - start === 3_599_000 ? start : null;
+}
+
+function slowWallTimeToUtcMs(wall: string, zone: string): number {
+  const match = WALL.exec(wall);
+  if (!match) throw new RangeError(`not a wall time (YYYY-MM-DDTHH:mm:ss): ${wall.slice(0, 40)}`);
+  const [y, mo, d, h, mi, s] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  const asUtc = Date.UTC(y, mo - 1, d, h, mi, s);
+  const check = new Date(asUtc);
+  if (
+    y < 1970 ||
+    check.getUTCMonth() !== mo - 1 ||
+    check.getUTCDate() !== d ||
+    check.getUTCHours() !== h ||
+    check.getUTCMinutes() !== mi ||
+    check.getUTCSeconds() !== s
+  ) {
+    throw new RangeError(`impossible wall time ${wall} in ${zone}`);
+  }
+  // The offset at the guessed instant, then once more at the corrected one (they differ only near a DST change).
+  const first = asUtc - offsetMinutes(zone, asUtc) * 60_000;
+  const second = asUtc - offsetMinutes(zone, first) * 60_000;
+  if (first === second) return first;
+  // Near a change: let luxon resolve the ambiguity exactly.
+  return DateTime.fromISO(wall, { zone }).toMillis();
 }
 
 export function utcMsToWallTime(utcMs: number, zone: string): string {

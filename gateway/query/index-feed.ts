@@ -59,7 +59,15 @@ export class PunchIndexFeed {
    * Journal sequence numbers are contiguous, but two pipeline calls may announce their punches in
    * either order; a punch ahead of the next expected one waits briefly for the gap to fill.
    */
-  private addLive(punches: readonly Punch[]): void {
+  private addLive(given: readonly Punch[]): void {
+    let punches = given;
+    // The usual case, punches arriving in order: straight into the index.
+    if (this.early.size === 0) {
+      let i = 0;
+      while (i < punches.length && punches[i]!.seq === this.index.lastSeq + 1) this.index.add(punches[i++]!);
+      if (i === punches.length) return;
+      punches = punches.slice(i);
+    }
     for (const punch of punches) if (punch.seq > this.index.lastSeq) this.early.set(punch.seq, punch);
     let next = this.early.get(this.index.lastSeq + 1);
     while (next) {

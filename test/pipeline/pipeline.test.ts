@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { DateTime } from 'luxon';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../gateway/events';
 import { GatewayMetrics } from '../../gateway/metrics';
@@ -85,6 +87,33 @@ describe('wall time', () => {
     expect(utcMsToWallTime(Date.UTC(2026, 10, 20, 0, 30, 15), 'Asia/Shanghai')).toBe('2026-11-20T08:30:15');
     expect(() => wallTimeToUtcMs('2026-13-40T25:00:00', 'Asia/Shanghai')).toThrow(/impossible wall time/);
     expect(() => wallTimeToUtcMs('yesterday', 'Asia/Shanghai')).toThrow(/not a wall time/);
+  });
+});
+
+describe('wall time fast path', () => {
+  it('agrees with luxon everywhere, daylight-saving changes included', () => {
+    const zones = ['Asia/Shanghai', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'UTC'];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...zones),
+        fc.date({
+          min: new Date('2000-01-01T00:00:00Z'),
+          max: new Date('2099-12-31T23:59:59Z'),
+          noInvalidDate: true,
+        }),
+        (zone, date) => {
+          const wall = date.toISOString().slice(0, 19);
+          expect(wallTimeToUtcMs(wall, zone)).toBe(DateTime.fromISO(wall, { zone }).toMillis());
+        },
+      ),
+      { numRuns: 2000, seed: 7 },
+    );
+    // The hour that exists twice in Berlin (end of summer time) and the one that does not exist.
+    for (const wall of ['2026-10-25T02:30:00', '2026-03-29T02:30:00']) {
+      expect(wallTimeToUtcMs(wall, 'Europe/Berlin')).toBe(
+        DateTime.fromISO(wall, { zone: 'Europe/Berlin' }).toMillis(),
+      );
+    }
   });
 });
 
