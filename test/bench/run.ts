@@ -5,7 +5,7 @@
  * figure beside its goal, and prints the JSON.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { BENCH_MARKER, type BenchResult, goalMet } from './report';
@@ -59,6 +59,17 @@ function markdown(results: ReadonlyArray<BenchResult | { bench: string; error: s
   return `${rows.join('\n')}\n`;
 }
 
+type Entry = BenchResult | { bench: string; error: string };
+
+function readPrevious(): Entry[] {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, 'bench-report.json'), 'utf8')) as { results: Entry[] })
+      .results;
+  } catch {
+    return [];
+  }
+}
+
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const wanted = process.argv.slice(2);
@@ -72,13 +83,19 @@ async function main(): Promise<void> {
     process.stderr.write(`bench ${basename(file)} …\n`);
     results.push(await runOne(file));
   }
+  // A partial run (`npm run bench -- zk`) replaces only its own benchmarks in the report.
+  const previous = wanted.length > 0 ? readPrevious() : [];
+  const fresh = new Set(results.map((r) => r.bench));
+  const merged = [...previous.filter((r) => !fresh.has(r.bench)), ...results].sort((a, b) =>
+    a.bench.localeCompare(b.bench),
+  );
   const report = {
     machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
     at: new Date().toISOString(),
-    results,
+    results: merged,
   };
   writeFileSync(join(ROOT, 'bench-report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(ROOT, 'bench-report.md'), markdown(results));
+  writeFileSync(join(ROOT, 'bench-report.md'), markdown(merged));
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   const failed = results.some((r) => 'error' in r);
   process.exitCode = failed ? 1 : 0;
