@@ -131,6 +131,59 @@ export class Roster implements RosterPort, PinResolver {
     if (touched.length > 0) this.deps.bus.emit('roster.changed', touched);
   }
 
+  /**
+   * Links a platform identity to a worker by hand (the page), when the platforms cannot be matched
+   * by ID-card number (Deli users carry none). If another record already holds that identity (the
+   * same person arrived from the other platform), it is merged into this one and retired, so the
+   * person keeps one PIN and the duplicate disappears from every terminal.
+   */
+  async link(
+    workerId: string,
+    identity: { sichuanUserId?: string; deliUserId?: string },
+  ): Promise<{ merged?: string }> {
+    const worker = this.get(workerId);
+    if (!worker) throw new Error(`no worker ${workerId}`);
+    let merged: string | undefined;
+    for (const [field, value] of Object.entries(identity) as Array<
+      ['sichuanUserId' | 'deliUserId', string | undefined]
+    >) {
+      if (!value) continue;
+      const current = worker.identities[field];
+      if (current && current !== value) throw new Error(`worker ${workerId} already has ${field} ${current}`);
+      const other = this.findByIdentity({ [field]: value });
+      if (other && other.id !== worker.id) {
+        this.mergeInto(worker, other);
+        merged = other.id;
+      }
+      worker.identities[field] = value;
+    }
+    worker.updatedMs = this.deps.clock.now();
+    await this.persist();
+    this.deps.bus.emit('roster.changed', merged ? [worker.id, merged] : [worker.id]);
+    this.deps.logger.info({ workerId, identity, merged }, 'roster: identity linked by hand');
+    return merged ? { merged } : {};
+  }
+
+  private mergeInto(worker: Worker, other: Worker): void {
+    for (const [field, value] of Object.entries(other.identities) as Array<
+      [keyof Worker['identities'], string | undefined]
+    >) {
+      if (value && !worker.identities[field]) worker.identities[field] = value;
+    }
+    for (const source of other.sources) if (!worker.sources.includes(source)) worker.sources.push(source);
+    for (const template of other.templates) {
+      if (!worker.templates.some((t) => t.kind === template.kind && t.index === template.index))
+        worker.templates.push(template);
+    }
+    worker.facePhoto ??= other.facePhoto;
+    worker.card ??= other.card;
+    // The duplicate keeps its record (its punches refer to it) but loses its identities and its place on terminals.
+    other.identities = {};
+    other.status = 'removed';
+    other.removal = { reason: `merged into ${worker.id}`, source: 'local', atMs: this.deps.clock.now() };
+    other.updatedMs = this.deps.clock.now();
+  }
+
   private async applyOne(change: WorkerChange): Promise<Worker | undefined> {
     let worker = this.findByIdentity(change.identity);
     if (change.op === 'remove') {

@@ -36,6 +36,11 @@ export interface RosterView {
   list(): readonly Worker[];
   get(id: string): Worker | undefined;
   apply(changes: readonly WorkerChange[]): Promise<void>;
+  /** Links a platform identity by hand; merges the record that already held it. */
+  link(
+    workerId: string,
+    identity: { sichuanUserId?: string; deliUserId?: string },
+  ): Promise<{ merged?: string }>;
 }
 
 /**

@@ -185,6 +185,35 @@ export function registerWorkerRoutes(app: WebApp, deps: WebDeps): void {
     return c.redirect(`/workers/${encodeURIComponent(worker.id)}`, 303);
   });
 
+  app.post('/workers/:id/link', async (c) => {
+    const worker = deps.roster.get(c.req.param('id'));
+    if (!worker) return c.notFound();
+    const body = await c.req.parseBody();
+    const p = page(c);
+    const identity: { sichuanUserId?: string; deliUserId?: string } = {};
+    for (const field of ['sichuanUserId', 'deliUserId'] as const) {
+      const value = typeof body[field] === 'string' ? (body[field] as string).trim() : '';
+      if (value === '') continue;
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
+        return detail(c, worker, {
+          notice: { kind: 'error', text: `${field}: 1–64 letters, digits, "-" or "_"` },
+        });
+      }
+      identity[field] = value;
+    }
+    if (!identity.sichuanUserId && !identity.deliUserId)
+      return c.redirect(`/workers/${encodeURIComponent(worker.id)}`, 303);
+    try {
+      const { merged } = await deps.roster.link(worker.id, identity);
+      const note = merged
+        ? `${text(p.lang, 'linked')} ${text(p.lang, 'mergedWith')} ${merged}`
+        : text(p.lang, 'linked');
+      return detail(c, deps.roster.get(worker.id)!, { notice: { kind: 'ok', text: note } });
+    } catch (error) {
+      return detail(c, worker, { notice: { kind: 'error', text: (error as Error).message } });
+    }
+  });
+
   app.post('/workers/:id/enrol', async (c) => {
     const worker = deps.roster.get(c.req.param('id'));
     if (!worker) return c.notFound();

@@ -171,6 +171,24 @@ describe('the site manager page in a real browser, against lab mode', () => {
     expect(dialogs).toEqual([]);
   });
 
+  it('links a Deli identity by hand and merges the duplicate record of the same person', async () => {
+    await lab.gateway.workers.apply([
+      { source: 'sichuan', op: 'upsert', identity: { sichuanUserId: 'SC-LINK' }, name: '周星星' },
+      { source: 'deli', op: 'upsert', identity: { deliUserId: '88888' }, name: '周星星' },
+    ]);
+    const fromSichuan = lab.gateway.workers.findByIdentity({ sichuanUserId: 'SC-LINK' })!;
+    const fromDeli = lab.gateway.workers.findByIdentity({ deliUserId: '88888' })!;
+    expect(fromSichuan.id).not.toBe(fromDeli.id);
+    await page.goto(`${lab.baseUrl}/workers/${fromSichuan.id}`);
+    await page.fill('#link-form input[name=deliUserId]', '88888');
+    await page.click('#link-form button[type=submit]');
+    await page.locator('.notice', { hasText: fromDeli.id }).waitFor({ timeout: 5000 });
+    await shot(page, 'worker-linked');
+    expect(lab.gateway.workers.findByIdentity({ deliUserId: '88888' })?.id).toBe(fromSichuan.id);
+    expect(lab.gateway.workers.get(fromSichuan.id)?.sources.sort()).toEqual(['deli', 'sichuan']);
+    expect(lab.gateway.workers.get(fromDeli.id)?.status).toBe('removed');
+  });
+
   it('filters punches and exports them as CSV with a BOM', async () => {
     await page.goto(`${lab.baseUrl}/punches?terminal=lab-turnstile&direction=in`);
     const total = Number((await page.textContent('#punch-total'))?.replace(/\D/g, ''));

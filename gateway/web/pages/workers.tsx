@@ -170,6 +170,18 @@ export function WorkerDetailPage(props: {
         </select>
         <button type="submit">{t(page, 'enrol')}</button>
       </form>
+      <h2>{t(page, 'linkIdentity')}</h2>
+      <p class="hint">{t(page, 'linkHint')}</p>
+      <form method="post" action={`${base}/link`} class="filters" id="link-form">
+        <Csrf page={page} />
+        <input
+          name="sichuanUserId"
+          placeholder="Sichuan userId"
+          value={worker.identities.sichuanUserId ?? ''}
+        />
+        <input name="deliUserId" placeholder="Deli user_id" value={worker.identities.deliUserId ?? ''} />
+        <button type="submit">{t(page, 'linkIdentity')}</button>
+      </form>
       <form method="post" action={`${base}/${worker.status === 'active' ? 'remove' : 'restore'}`}>
         <Csrf page={page} />
         <button type="submit" class={worker.status === 'active' ? 'danger' : ''}>
