@@ -47,9 +47,10 @@ function vmRssMb(pid: number): number {
 }
 
 async function main(): Promise<void> {
-  const dist = join(ROOT, 'dist');
+  // Always from the current source: a binary left in dist/ may be older than the code.
+  const dist = join(ROOT, '.tmp', 'bench-dist');
   const files = { x64: join(dist, 'edge-gateway-linux-x64'), arm64: join(dist, 'edge-gateway-linux-arm64') };
-  if (!existsSync(files.x64) || !existsSync(files.arm64)) await buildBinaries({ outDir: dist });
+  await buildBinaries({ outDir: dist, log: () => undefined });
   const work = await tempDir('edge-gw-bench-binary-');
   const emulators: ModbusEmulator[] = [];
   try {
