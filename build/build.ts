@@ -52,7 +52,7 @@ export async function buildBinaries(options: BuildOptions = {}): Promise<BuiltBi
 
   const bundled = await bundle({ root: ROOT, outDir: workDir, version: packageJson.version });
   for (const warning of bundled.warnings) log(`bundle warning: ${warning}`);
-  const web = await webAssets(ROOT);
+  const web = webAssets(ROOT);
   log(`bundle ${bundled.file} (${kb(statSync(bundled.file).size)}), ${Object.keys(web).length} web asset(s)`);
 
   const built: BuiltBinary[] = [];

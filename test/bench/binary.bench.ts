@@ -1,9 +1,9 @@
 /**
  * The packaged binary: size per architecture, cold start to a /healthz answer, and resident memory
  * of the gateway process idling with 20 emulated Modbus TCP terminals (VmRSS from /proc).
- * Uses dist/ when both binaries are there, else builds them first (not timed).
+ * Builds both binaries from the current source first (not timed).
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModbusEmulator } from '../../adapters/modbus/emulator';
 import { buildBinaries, ROOT } from '../../build/build';

@@ -111,6 +111,12 @@ describe('the packaged binaries', () => {
       expect(Number(sichuan?.health.details?.uploadedRecords)).toBeGreaterThan(0);
       expect(delivered(health)).toBe(true);
       expect(health.terminals.find((t) => t.id === 'lab-turnstile')?.online).toBe(true);
+      // The page's files come from inside the binary, not from a repository or the internet.
+      for (const asset of ['uPlot.iife.min.js', 'app.js', 'app.css']) {
+        const response = await fetch(`http://${address}/assets/${asset}`);
+        expect(response.status, asset).toBe(200);
+        expect((await response.arrayBuffer()).byteLength, asset).toBeGreaterThan(100);
+      }
     } finally {
       expect(await lab.stop()).toBe(0);
     }
