@@ -1,3 +1,4 @@
+import type { SichuanRegistration } from '../../cloud/sichuan/registration';
 import type { TerminalConfig } from '../../config/schema';
 import type { HealthReport } from '../http/health';
 import type { Logger, TemplateKind, TerminalDriver, UpstreamName, WorkerChange } from '../model';
@@ -10,19 +11,8 @@ export interface RegistrationPort {
   register(form: RegistrationForm): Promise<{ userId: string }>;
 }
 
-export interface RegistrationForm {
-  readonly idCardNo: string;
-  readonly name: string;
-  readonly gender: 'male' | 'female';
-  readonly nation: string;
-  readonly birthday: string;
-  readonly address: string;
-  readonly idIssuer: string;
-  readonly idPeriod: string;
-  readonly idPhoto: Uint8Array;
-  readonly photo: Uint8Array;
-  readonly userType: 1 | 2;
-}
+/** What the page collects for RegistData: exactly the platform client's registration. */
+export type RegistrationForm = SichuanRegistration;
 
 export interface TerminalHandle {
   readonly id: string;
