@@ -151,7 +151,18 @@ export interface TerminalDriver {
   disconnect(): Promise<void>;
   /** Calls back when the link drops on its own, so the supervisor reconnects. */
   onDisconnect(listener: (reason: Error) => void): () => void;
-  readPunchesSince(cursor: PunchCursor | null): Promise<PunchBatch>;
+  /**
+   * The punches after `cursor`. With `onPunches`, a driver may hand punches over through it while
+   * a long read is still running (called in log order, a call possibly before the previous one
+   * resolved, none both handed over and returned; all settled before the read resolves) and return
+   * a batch with only the rest; drivers that cannot stream ignore it. A rejected `onPunches` fails
+   * the read. The caller stores the batch's cursor only after this resolved, so a read cut
+   * mid-stream is read again and de-duplication absorbs what was already handed over.
+   */
+  readPunchesSince(
+    cursor: PunchCursor | null,
+    onPunches?: (punches: readonly RawPunch[]) => Promise<void>,
+  ): Promise<PunchBatch>;
   subscribe(listener: PunchListener): () => void;
   listUsers(): Promise<readonly TerminalUser[]>;
   upsertUser(user: TerminalUser): Promise<void>;

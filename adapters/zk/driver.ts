@@ -16,14 +16,13 @@ import type {
   TerminalUser,
   UserWithTemplates,
 } from '../../gateway/model';
+import { AttendanceStream, recordSize } from './attendance-stream';
 import { makeCommKey } from './commkey';
 import { Cmd, commandName, Ev } from './constants';
 import { decodeAttEvent, decodeEnrolEvent, type ZkEnrolEvent } from './events';
 import { type LinkHandlers, openTcpLink, openUdpLink, type ZkLink } from './link';
 import type { ZkPacket } from './packet';
 import {
-  decodeAttendance16,
-  decodeAttendance40,
   decodeTemplateRecords,
   decodeUser28,
   decodeUser72,
@@ -271,7 +270,17 @@ export class ZkDriver implements TerminalDriver {
     return () => this.punchListeners.delete(listener);
   }
 
-  async readPunchesSince(cursor: PunchCursor | null): Promise<PunchBatch> {
+  /**
+   * With `onPunches`, punches go to it chunk by chunk while the rest of the log is still being
+   * downloaded, called in log order without waiting for the previous call (the journal keeps call
+   * order, so its fsync overlaps the next chunk); the batch returned holds only what was not handed
+   * over. Every call is settled before this returns; the first failure is thrown then, and no call
+   * is made after it.
+   */
+  async readPunchesSince(
+    cursor: PunchCursor | null,
+    onPunches?: (punches: readonly RawPunch[]) => Promise<void>,
+  ): Promise<PunchBatch> {
     await this.flushRefresh();
     const previous = parseCursor(cursor);
     const sizes = await this.readSizes();
@@ -279,23 +288,56 @@ export class ZkDriver implements TerminalDriver {
       // Same count: nothing new. (A clear and refill to exactly the same count is caught by the anchor on the next change.)
       return { punches: [], cursor: previous as unknown as PunchCursor };
     }
-    const records = await this.readAttendance(sizes.records);
-    const first = records[0];
-    const anchor = first ? `${first.pin}|${first.time}` : null;
-    const reset =
-      previous !== null &&
-      (records.length < previous.records || (previous.records > 0 && previous.anchor !== anchor));
+    const stream = this.attendanceStream(sizes.records);
+    let plan: CatchUpPlan | null = null;
+    const deliveries: Promise<void>[] = [];
+    let deliveryFailure: { error: unknown } | null = null;
+    const noteFailure = (error: unknown) => {
+      deliveryFailure ??= { error };
+    };
+    const onChunk = onPunches
+      ? (got: number, _total: number, filled: Buffer) => {
+          const start = stream.decoded;
+          const fresh = stream.feed(filled, got);
+          if (!stream.first) return;
+          plan ??= catchUpPlan(previous, stream.total, stream.first);
+          const punches = this.toPunches(fresh, Math.max(0, plan.from - start));
+          if (punches.length === 0 || deliveryFailure) return;
+          try {
+            deliveries.push(onPunches(punches).catch(noteFailure));
+          } catch (error) {
+            noteFailure(error);
+          }
+        }
+      : undefined;
+    /** What the last feed decoded: the whole log, or only what was not streamed. */
+    let rest: ZkAttendance[];
+    try {
+      rest = await this.readAttendanceInto(stream, onChunk);
+    } finally {
+      // Never leave a hand-over running behind a failed read.
+      await Promise.all(deliveries);
+    }
+    if (deliveryFailure) throw (deliveryFailure as { error: unknown }).error;
+    const count = stream.decoded;
+    const restStart = count - rest.length;
+    const { from, reset, anchor } = plan ?? catchUpPlan(previous, count, stream.first);
     if (reset)
       this.log.warn(
-        { before: previous.records, now: records.length },
+        { before: previous?.records, now: count },
         'zk log shrank or changed: reading from the start',
       );
-    const from = reset || !previous ? 0 : previous.records;
-    const punches = records.slice(from).map((r) => this.toPunch(r, 'poll'));
-    const newest = punches[punches.length - 1];
-    if (newest && 'wall' in newest.time) this.lastPunch = newest.time.wall;
-    const next: ZkCursor = { records: records.length, anchor };
+    const punches = this.toPunches(rest, Math.max(0, from - restStart));
+    if (count > from && stream.last) this.lastPunch = stream.last.time;
+    const next: ZkCursor = { records: count, anchor };
     return { punches, cursor: next as unknown as PunchCursor, ...(reset ? { cursorReset: true } : {}) };
+  }
+
+  private toPunches(records: readonly ZkAttendance[], from: number): RawPunch[] {
+    const out: RawPunch[] = new Array(Math.max(0, records.length - from));
+    for (let i = from; i < records.length; i++)
+      out[i - from] = this.toPunch(records[i] as ZkAttendance, 'poll');
+    return out;
   }
 
   /**
@@ -326,17 +368,24 @@ export class ZkDriver implements TerminalDriver {
 
   /** The whole attendance log (ZK has no "since" read for this table). */
   async readAttendance(expectedCount?: number): Promise<ZkAttendance[]> {
-    const buffer = await this.run('read attendance', (s) => s.readBuffer(READ_ATTENDANCE, 'attendance log'));
-    const { body, declared } = splitTable(buffer, 'attendance log');
-    const size = recordSize(
-      declared,
-      expectedCount ?? this.lastSizes?.records ?? 0,
-      this.oldFirmware ? [16, 40] : [40, 16],
+    return this.readAttendanceInto(this.attendanceStream(expectedCount ?? this.lastSizes?.records ?? 0));
+  }
+
+  private attendanceStream(expectedCount: number): AttendanceStream {
+    return new AttendanceStream(expectedCount, this.oldFirmware ? [16, 40] : [40, 16]);
+  }
+
+  /** Reads the table into `stream`; returns what the final feed decoded (all of it, when nothing was fed before). */
+  private async readAttendanceInto(
+    stream: AttendanceStream,
+    onChunk?: (got: number, total: number, filled: Buffer) => void,
+  ): Promise<ZkAttendance[]> {
+    const buffer = await this.run('read attendance', (s) =>
+      s.readBuffer(READ_ATTENDANCE, 'attendance log', onChunk),
     );
-    const decode = size === 40 ? decodeAttendance40 : decodeAttendance16;
-    const out: ZkAttendance[] = new Array(Math.floor(body.length / size));
-    for (let i = 0; i < out.length; i++) out[i] = decode(body, i * size);
-    return out;
+    // Checks the byte count announced against what arrived (a short table throws).
+    splitTable(buffer, 'attendance log');
+    return stream.feed(buffer, buffer.length);
   }
 
   private toPunch(
@@ -721,6 +770,21 @@ function toZkUser(user: TerminalUser, uid: number): ZkUser {
   };
 }
 
+interface CatchUpPlan {
+  /** Index of the first record not read before. */
+  readonly from: number;
+  readonly reset: boolean;
+  readonly anchor: string | null;
+}
+
+/** Where to start in a log of `count` records whose first is `first`, given the stored cursor. */
+function catchUpPlan(previous: ZkCursor | null, count: number, first: ZkAttendance | undefined): CatchUpPlan {
+  const anchor = first ? `${first.pin}|${first.time}` : null;
+  const reset =
+    previous !== null && (count < previous.records || (previous.records > 0 && previous.anchor !== anchor));
+  return { from: reset || !previous ? 0 : previous.records, reset, anchor };
+}
+
 function parseCursor(cursor: PunchCursor | null): ZkCursor | null {
   if (!cursor) return null;
   const records = cursor['records'];
@@ -728,10 +792,4 @@ function parseCursor(cursor: PunchCursor | null): ZkCursor | null {
   if (typeof records !== 'number' || records < 0 || (anchor !== null && typeof anchor !== 'string'))
     throw new Error(`not a ZK cursor: ${JSON.stringify(cursor)}`);
   return { records, anchor };
-}
-
-/** Works out the record size as pyzk does: table bytes / count, else the first size that divides it. */
-function recordSize(declared: number, count: number, candidates: readonly number[]): number {
-  if (count > 0 && candidates.includes(declared / count)) return declared / count;
-  return candidates.find((size) => declared % size === 0) ?? (candidates[0] as number);
 }

@@ -3,7 +3,7 @@ import { type BulkMode, ZkEmulator } from './emulator';
 import type { ZkEncoding } from './text';
 
 const USAGE =
-  'emulate zk --port P [--users N] [--records N] [--punch-every S] [--mode single|chunked|ackdata] [--coalesce] [--comm-key K] [--encoding gb18030|utf8] [--udp] [--host H] [--clock-drift S] [--time-zone Z]';
+  'emulate zk --port P [--users N] [--records N] [--punch-every S] [--mode single|chunked|ackdata] [--coalesce] [--packet-gap MS] [--comm-key K] [--encoding gb18030|utf8] [--udp] [--host H] [--clock-drift S] [--time-zone Z]';
 
 function int(
   name: string,
@@ -42,6 +42,7 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
       'punch-every': { type: 'string' },
       mode: { type: 'string' },
       coalesce: { type: 'boolean', default: false },
+      'packet-gap': { type: 'string' },
       'comm-key': { type: 'string' },
       encoding: { type: 'string' },
       udp: { type: 'boolean', default: false },
@@ -62,6 +63,7 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
     records: int('records', values.records, 0, 200_000),
     mode: oneOf<BulkMode>('mode', values.mode, ['single', 'chunked', 'ackdata'], 'chunked'),
     coalesce: values.coalesce,
+    packetGapMs: int('packet-gap', values['packet-gap'], 1, 1000),
     commKey: int('comm-key', values['comm-key'], 0, 999_999_999),
     encoding: oneOf<ZkEncoding>('encoding', values.encoding, ['gb18030', 'utf8'], 'gb18030'),
     udp: values.udp,

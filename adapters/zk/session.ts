@@ -121,11 +121,13 @@ export class ZkSession {
    * Reads a table with CMD_DATA_WRRQ, whichever way the firmware answers: inline CMD_DATA (or
    * ACK_DATA), or a size followed by chunks fetched with CMD_DATA_RDY, each answered inline or as
    * PREPARE_DATA + DATA packets. Fewer bytes than announced is an error, never a short success.
+   * `onProgress` sees the buffer filled up to `got` after every chunk, so a caller can decode
+   * records while the rest is still on the wire (an inline answer reports nothing).
    */
   readBuffer(
     request: Uint8Array,
     what: string,
-    onProgress?: (got: number, total: number) => void,
+    onProgress?: (got: number, total: number, filled: Buffer) => void,
   ): Promise<Buffer> {
     return this.exclusive(async () => {
       const first = await this.roundTrip(Cmd.DATA_WRRQ, request);
@@ -138,7 +140,7 @@ export class ZkSession {
       while (got < size) {
         const want = Math.min(MAX_CHUNK, size - got);
         got += await this.readChunk(out, got, want, what);
-        onProgress?.(got, size);
+        onProgress?.(got, size, out);
       }
       const freed = await this.roundTrip(Cmd.FREE_DATA);
       if (freed.command !== Cmd.ACK_OK) throw new ZkReplyError(`${what} (FREE_DATA)`, freed.command);

@@ -35,6 +35,28 @@ export interface IngestResult {
   readonly duplicates: number;
 }
 
+const CLOCK_SUSPECT = 1;
+const UNMATCHED = 2;
+const REMOVED_WORKER = 4;
+const UNKNOWN_VERIFY = 8;
+
+/**
+ * Flag lists by bit set, built once and frozen: a catch-up read of 100,000 punches from a terminal
+ * nobody is enrolled on would otherwise allocate 100,000 identical arrays. Order as they are found.
+ */
+const FLAG_SETS: readonly (readonly PunchFlag[])[] = Array.from({ length: 16 }, (_, bits) => {
+  const flags: PunchFlag[] = [];
+  if (bits & CLOCK_SUSPECT) flags.push('clock_suspect');
+  if (bits & UNMATCHED) flags.push('unmatched');
+  if (bits & REMOVED_WORKER) flags.push('removed_worker');
+  if (bits & UNKNOWN_VERIFY) flags.push('unknown_verify');
+  return Object.freeze(flags);
+});
+
+function flagSet(bits: number): readonly PunchFlag[] {
+  return FLAG_SETS[bits] as readonly PunchFlag[];
+}
+
 /** The method assumed when a terminal reports a verify code outside its family's table. */
 const FALLBACK_METHOD: VerifyMethod = 'fp';
 
@@ -85,8 +107,10 @@ export class PunchPipeline {
   async ingest(raws: readonly RawPunch[]): Promise<IngestResult> {
     const drafts: PunchDraft[] = [];
     let duplicates = 0;
+    // One receive time per call: the punches of one call arrived together.
+    const receivedMs = this.deps.clock.now();
     for (const raw of raws) {
-      const draft = this.normalize(raw);
+      const draft = this.normalize(raw, receivedMs);
       if (!this.deps.dedup.claim(draft.key, draft.atMs)) {
         duplicates++;
         this.deps.metrics.punchesDuplicate.inc({ terminal: raw.terminalId });
@@ -159,21 +183,29 @@ export class PunchPipeline {
 
   private published(journaled: readonly Punch[]): void {
     // Counted per terminal and flag, then added once: a catch-up read can bring 100,000 at a time.
-    const perTerminal = new Map<string, number>();
-    const perFlag = new Map<string, { terminal: string; flag: string; count: number }>();
+    // No string is built per punch: a batch's punches mostly share one terminal.
+    const perTerminal = new Map<string, { count: number; flags: Map<PunchFlag, number> }>();
+    let terminalId: string | undefined;
+    let counts: { count: number; flags: Map<PunchFlag, number> } | undefined;
     for (const punch of journaled) {
-      perTerminal.set(punch.terminalId, (perTerminal.get(punch.terminalId) ?? 0) + 1);
+      if (punch.terminalId !== terminalId || !counts) {
+        terminalId = punch.terminalId;
+        counts = perTerminal.get(terminalId);
+        if (!counts) {
+          counts = { count: 0, flags: new Map() };
+          perTerminal.set(terminalId, counts);
+        }
+      }
+      counts.count++;
       for (const flag of punch.flags) {
-        const key = `${punch.terminalId}|${flag}`;
-        const entry = perFlag.get(key);
-        if (entry) entry.count++;
-        else perFlag.set(key, { terminal: punch.terminalId, flag, count: 1 });
+        counts.flags.set(flag, (counts.flags.get(flag) ?? 0) + 1);
         if (flag === 'unmatched') this.noteUnmatched(punch);
       }
     }
-    for (const [terminal, count] of perTerminal) this.deps.metrics.punchesJournaled.inc({ terminal }, count);
-    for (const { terminal, flag, count } of perFlag.values())
-      this.deps.metrics.punchesFlagged.inc({ terminal, flag }, count);
+    for (const [terminal, { count }] of perTerminal)
+      this.deps.metrics.punchesJournaled.inc({ terminal }, count);
+    for (const [terminal, { flags }] of perTerminal)
+      for (const [flag, count] of flags) this.deps.metrics.punchesFlagged.inc({ terminal, flag }, count);
     this.deps.metrics.journalLastSeq.set(this.deps.journal.lastSeq);
     if (journaled.length > 0) this.deps.bus.emit('punches.journaled', journaled);
   }
@@ -202,10 +234,9 @@ export class PunchPipeline {
     if (this.unmatched.size > UNMATCHED_MEMORY) this.unmatched.delete(this.unmatched.keys().next().value!);
   }
 
-  normalize(raw: RawPunch): PunchDraft {
+  normalize(raw: RawPunch, receivedMs = this.deps.clock.now()): PunchDraft {
     const terminal = this.deps.terminals.get(raw.terminalId);
-    const flags: PunchFlag[] = [];
-    const receivedMs = this.deps.clock.now();
+    let flagBits = 0;
     const zone = terminal?.timezone ?? 'UTC';
     let atMs: number;
     try {
@@ -217,15 +248,15 @@ export class PunchPipeline {
         'punch with an impossible time; journaled with the receive time',
       );
       atMs = Math.floor(receivedMs / 1000) * 1000;
-      flags.push('clock_suspect');
+      flagBits |= CLOCK_SUSPECT;
     }
     const worker = this.deps.workers.resolve(raw.terminalId, raw.pin);
-    if (!worker) flags.push('unmatched');
-    else if (worker.removed) flags.push('removed_worker');
+    if (!worker) flagBits |= UNMATCHED;
+    else if (worker.removed) flagBits |= REMOVED_WORKER;
     let method = terminal ? verifyMethodOf(terminal.kind, raw.verifyCode) : undefined;
     if (!method) {
       method = FALLBACK_METHOD;
-      flags.push('unknown_verify');
+      flagBits |= UNKNOWN_VERIFY;
     }
     const direction =
       raw.direction ??
@@ -241,7 +272,7 @@ export class PunchPipeline {
       method,
       atMs,
       source: raw.source,
-      flags,
+      flags: flagSet(flagBits),
       receivedMs,
     };
   }

@@ -3,6 +3,7 @@ import type { PunchTime } from '../model';
 
 const WALL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/;
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 /**
  * A zone's UTC offset (minutes) per hour, asked of luxon once per zone and hour: a catch-up read of
@@ -12,20 +13,33 @@ const offsetCache = new Map<string, number>();
 const OFFSET_CACHE_LIMIT = 50_000;
 
 function offsetMinutes(zone: string, utcMs: number): number {
+  // A UTC day whose offset is the same at both ends is taken to have it all day (a zone changing
+  // and changing back within one day is unheard of): a few luxon calls per day, not one per hour.
+  const dayKey = `${zone}|d${Math.floor(utcMs / DAY_MS)}`;
+  let offset = offsetCache.get(dayKey);
+  if (offset !== undefined) return offset;
   const key = `${zone}|${Math.floor(utcMs / HOUR_MS)}`;
-  let offset = offsetCache.get(key);
+  offset = offsetCache.get(key);
   if (offset === undefined) {
-    const at = DateTime.fromMillis(utcMs, { zone });
-    if (!at.isValid) throw new RangeError(`unknown time zone ${zone}: ${at.invalidExplanation}`);
-    offset = at.offset;
+    offset = zoneOffsetAt(zone, utcMs);
+    const dayStart = Math.floor(utcMs / DAY_MS) * DAY_MS;
     if (offsetCache.size >= OFFSET_CACHE_LIMIT) offsetCache.clear();
-    offsetCache.set(key, offset);
+    if (zoneOffsetAt(zone, dayStart) === offset && zoneOffsetAt(zone, dayStart + DAY_MS - 1) === offset)
+      offsetCache.set(dayKey, offset);
+    else offsetCache.set(key, offset);
   }
   return offset;
 }
 
+function zoneOffsetAt(zone: string, utcMs: number): number {
+  const at = DateTime.fromMillis(utcMs, { zone });
+  if (!at.isValid) throw new RangeError(`unknown time zone ${zone}: ${at.invalidExplanation}`);
+  return at.offset;
+}
+
 /** Per zone and wall-clock hour (`2026-11-20T08`): the UTC instant of minute 0, or null near a DST change. */
 const hourCache = new Map<string, number | null>();
+let lastHour: { zone: string; prefix: string; start: number | null } = { zone: '', prefix: '', start: null };
 
 /**
  * A terminal's zone-less wall time, read in the zone the terminal's clock is set to.
@@ -45,12 +59,19 @@ export function wallTimeToUtcMs(wall: string, zone: string): number {
   const minute = twoDigits(wall, 14);
   const second = twoDigits(wall, 17);
   if (minute < 0 || minute > 59 || second < 0 || second > 59) return slowWallTimeToUtcMs(wall, zone);
-  const key = `${zone}|${wall.slice(0, 13)}`;
-  let hourStart = hourCache.get(key);
-  if (hourStart === undefined) {
-    hourStart = hourStartUtc(wall, zone);
-    if (hourCache.size >= OFFSET_CACHE_LIMIT) hourCache.clear();
-    hourCache.set(key, hourStart);
+  let hourStart: number | null | undefined;
+  // Punches of a read come in time order: most share the previous one's hour, with no key to build.
+  if (zone === lastHour.zone && wall.startsWith(lastHour.prefix)) hourStart = lastHour.start;
+  else {
+    const prefix = wall.slice(0, 13);
+    const key = `${zone}|${prefix}`;
+    hourStart = hourCache.get(key);
+    if (hourStart === undefined) {
+      hourStart = hourStartUtc(wall, zone);
+      if (hourCache.size >= OFFSET_CACHE_LIMIT) hourCache.clear();
+      hourCache.set(key, hourStart);
+    }
+    lastHour = { zone, prefix, start: hourStart };
   }
   if (hourStart === null) return slowWallTimeToUtcMs(wall, zone);
   return hourStart + minute * 60_000 + second * 1000;

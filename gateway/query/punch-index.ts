@@ -4,6 +4,10 @@ const METHODS: readonly VerifyMethod[] = ['fp', 'fa', 'card', 'pwd'];
 const SOURCES: readonly Punch['source'][] = ['realtime', 'poll', 'push'];
 const FLAGS: readonly PunchFlag[] = ['unmatched', 'removed_worker', 'unknown_verify', 'clock_suspect'];
 const INITIAL_CAPACITY = 4096;
+/** Lookups for `add`, which runs for every punch journaled: the positions in the lists above. */
+const METHOD_BITS = new Map<string, number>(METHODS.map((m, i) => [m, i]));
+const SOURCE_BITS = new Map<string, number>(SOURCES.map((s, i) => [s, i]));
+const FLAG_BITS = new Map<string, number>(FLAGS.map((f, i) => [f, 1 << i]));
 
 /** One row of the index, rebuilt into a punch-shaped object only for the rows a page shows. */
 export interface IndexedPunch {
@@ -84,14 +88,9 @@ export class PunchIndex {
     this.pin[row] = this.pins.intern(punch.pin);
     const out = punch.direction === 'out' ? 1 : 0;
     this.kind[row] =
-      out |
-      (Math.max(0, METHODS.indexOf(punch.method)) << 1) |
-      (Math.max(0, SOURCES.indexOf(punch.source)) << 3);
+      out | ((METHOD_BITS.get(punch.method) ?? 0) << 1) | ((SOURCE_BITS.get(punch.source) ?? 0) << 3);
     let flags = 0;
-    for (const flag of punch.flags) {
-      const bit = FLAGS.indexOf(flag);
-      if (bit >= 0) flags |= 1 << bit;
-    }
+    for (const flag of punch.flags) flags |= FLAG_BITS.get(flag) ?? 0;
     this.flags[row] = flags;
     if (punch.workerId === null) {
       this.worker[row] = -1;

@@ -2,7 +2,7 @@ import { type FileHandle, mkdir, open, readdir, stat, unlink } from 'node:fs/pro
 import { join } from 'node:path';
 import type { ClockSource, Logger, Punch, PunchDraft } from '../model';
 import { DATA_DIR_MODE, DATA_FILE_MODE, syncDirectory } from './durable-file';
-import { parseJournalLine } from './journal-line';
+import { formatJournalLine, parseJournalLine } from './journal-line';
 
 export interface JournalOptions {
   readonly dir: string;
@@ -138,14 +138,19 @@ export class PunchJournal {
   private async writeGroup(group: readonly PendingAppend[]): Promise<void> {
     const firstSeq = this.nextSeq;
     const results: Punch[][] = [];
-    const lines: string[] = [];
+    let text = '';
     let seq = firstSeq;
     for (const pending of group) {
-      const punches = pending.drafts.map((draft) => ({ ...draft, seq: seq++ }) as Punch);
-      for (const punch of punches) lines.push(JSON.stringify(punch));
+      const { drafts } = pending;
+      const punches: Punch[] = new Array(drafts.length);
+      for (let i = 0; i < drafts.length; i++) {
+        const draft = drafts[i]!;
+        punches[i] = withSeq(draft, seq);
+        text += `${formatJournalLine(draft, seq++)}\n`;
+      }
       results.push(punches);
     }
-    const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+    const bytes = Buffer.from(text, 'utf8');
     try {
       const segment = await this.segmentFor(firstSeq);
       const before = segment.durableBytes;
@@ -223,6 +228,23 @@ export class PunchJournal {
       'journal: skipped a line that is not a punch',
     );
   }
+}
+
+/** The stored punch: the draft's fields, in the order its line has them, and its sequence number. */
+function withSeq(draft: PunchDraft, seq: number): Punch {
+  return {
+    key: draft.key,
+    terminalId: draft.terminalId,
+    pin: draft.pin,
+    workerId: draft.workerId,
+    direction: draft.direction,
+    method: draft.method,
+    atMs: draft.atMs,
+    source: draft.source,
+    flags: draft.flags,
+    receivedMs: draft.receivedMs,
+    seq,
+  };
 }
 
 async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {

@@ -3,6 +3,7 @@ import type { GatewayMetrics } from '../metrics';
 import type {
   ClockSource,
   Logger,
+  PunchBatch,
   PunchCursor,
   PunchTime,
   RawPunch,
@@ -187,25 +188,28 @@ export class TerminalSupervisor {
     // Real-time and poll may both ask; one read at a time keeps the cursor monotonic.
     if (this.catchUpRunning) return this.catchUpRunning;
     this.catchUpRunning = (async () => {
-      const batch = await this.deps.driver.readPunchesSince(this.deps.cursor.get() ?? null);
-      if (batch.cursorReset) {
-        this.deps.logger.warn(
-          { terminalId: this.id },
-          'terminal log shrank (reboot or cleared); re-read from its start, duplicates are recognised',
-        );
-      }
-      if (batch.punches.length > 0) {
-        try {
-          await this.deps.pipeline.ingest(batch.punches);
-        } catch (error) {
-          // The terminal is fine; our disk is not. Keep the link and the cursor: its log still holds them.
-          if (error instanceof JournalUnavailableError) {
-            this.note(error.message);
-            return;
-          }
-          throw error;
-        }
+      const ingest = async (punches: readonly RawPunch[]): Promise<void> => {
+        await this.deps.pipeline.ingest(punches);
         this.lastPunchAt = this.deps.clock.now();
+      };
+      let batch: PunchBatch;
+      try {
+        // Punches streamed while the download runs are normalized and journaled meanwhile.
+        batch = await this.deps.driver.readPunchesSince(this.deps.cursor.get() ?? null, ingest);
+        if (batch.cursorReset) {
+          this.deps.logger.warn(
+            { terminalId: this.id },
+            'terminal log shrank (reboot or cleared); re-read from its start, duplicates are recognised',
+          );
+        }
+        if (batch.punches.length > 0) await ingest(batch.punches);
+      } catch (error) {
+        // The terminal is fine; our disk is not. Keep the link and the cursor: its log still holds them.
+        if (error instanceof JournalUnavailableError) {
+          this.note(error.message);
+          return;
+        }
+        throw error;
       }
       try {
         await this.deps.cursor.set(batch.cursor);

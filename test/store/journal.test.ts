@@ -128,3 +128,34 @@ describe('punch journal', () => {
     await j.close();
   });
 });
+
+describe('journal line format', () => {
+  it('is exactly the JSON of the punch, whatever the strings hold', async () => {
+    const { formatJournalLine, parseJournalLine } = await import('../../gateway/store/journal-line');
+    const fc = (await import('fast-check')).default;
+    const text = fc.string({ unit: 'binary', maxLength: 30 });
+    fc.assert(
+      fc.property(
+        fc.record({
+          key: text,
+          terminalId: text,
+          pin: text,
+          workerId: fc.option(text, { nil: null }),
+          direction: fc.constantFrom('in' as const, 'out' as const),
+          method: fc.constantFrom('fp' as const, 'fa' as const, 'card' as const, 'pwd' as const),
+          atMs: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+          source: fc.constantFrom('realtime' as const, 'poll' as const, 'push' as const),
+          flags: fc.subarray(['unmatched', 'removed_worker', 'unknown_verify', 'clock_suspect'] as const),
+          receivedMs: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+        }),
+        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+        (draft, seq) => {
+          const line = formatJournalLine(draft, seq);
+          expect(line).toBe(JSON.stringify({ ...draft, seq }));
+          expect(parseJournalLine(line)).toEqual({ ...draft, seq });
+        },
+      ),
+      { numRuns: 2000, seed: 42 },
+    );
+  });
+});
