@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { configSchema, type GatewayConfig } from './schema';
+import { configSchema, describeIssue, type GatewayConfig } from './schema';
 
 /**
  * Secrets an installer may keep out of the config file. An environment variable wins over the file,
@@ -19,13 +19,17 @@ export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; pr
 
 /** Validates an already-parsed document; every problem is reported as `path.to.field: reason`. */
 export function validateConfig(document: unknown, env: NodeJS.ProcessEnv = {}): ConfigResult {
+  // valibot takes an array for an object; the file's top level must be one.
+  if (Array.isArray(document))
+    return { ok: false, problems: ['(file): Invalid input: expected object, received array'] };
   const withSecrets = applySecretEnv(document, env);
   const parsed = configSchema.safeParse(withSecrets);
-  if (parsed.success) return { ok: true, config: parsed.data };
-  const problems = parsed.error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.') || '(file)';
-    // zod words a missing key as a type error; installers read "required" faster.
-    const reason = /received undefined$/.test(issue.message) ? 'required' : issue.message;
+  if (parsed.success) return { ok: true, config: parsed.output };
+  const problems = parsed.issues.map((issue) => {
+    const [path, ...rest] = describeIssue(issue, '(file)').split(': ');
+    const message = rest.join(': ');
+    // A missing key reads as a type error; installers read "required" faster.
+    const reason = /received undefined$/.test(message) ? 'required' : message;
     return `${path}: ${reason}`;
   });
   return { ok: false, problems };

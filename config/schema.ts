@@ -1,12 +1,131 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 
 /**
  * The configuration file's schema. Key names are a contract with installers and tooling:
  * add keys, never rename them. Every option that decides an open point of a platform spec
  * (see docs/protocol-decisions.md) lives here with its documented default.
+ *
+ * valibot, not zod: zod cost the packaged gateway ≈ 6 MB of idle memory, valibot ≈ 1 (docs/packaging.md).
  */
 
-const ianaZone = z.string().refine(isIanaZone, { message: 'not an IANA time zone (e.g. Asia/Shanghai)' });
+// ───────────────────────────── issue wording ─────────────────────────────
+
+/**
+ * Words valibot's built-in issues the way the gateway has always worded them ("Too small: expected
+ * number to be >=1"), so operators and scripts see the same reasons whatever the library.
+ * Messages given in the schemas themselves win over these.
+ */
+export function issueMessage(issue: v.BaseIssue<unknown>): string {
+  const requirement = (issue as { requirement?: unknown }).requirement;
+  const input = issue.input;
+  const of = typeof input === 'string' ? 'string' : Array.isArray(input) ? 'array' : 'number';
+  switch (issue.type) {
+    case 'integer':
+      return `Invalid input: expected int, received ${typeName(input)}`;
+    case 'min_value':
+      return `Too small: expected number to be >=${String(requirement)}`;
+    case 'gt_value':
+      return `Too small: expected number to be >${String(requirement)}`;
+    case 'max_value':
+      return `Too big: expected number to be <=${String(requirement)}`;
+    case 'min_length':
+      return `Too small: expected ${of} to have >=${String(requirement)} ${of === 'array' ? 'items' : 'characters'}`;
+    case 'max_length':
+      return `Too big: expected ${of} to have <=${String(requirement)} ${of === 'array' ? 'items' : 'characters'}`;
+    case 'regex':
+      return `Invalid string: must match pattern ${String(requirement)}`;
+    case 'url':
+      return 'Invalid URL';
+    case 'picklist':
+    case 'enum':
+      return `Invalid option: expected one of ${options(issue).replace(/ \| /g, '|')}`;
+    case 'variant':
+      // Raised on the discriminator key when the input is an object, on the input itself otherwise.
+      if (issue.path === undefined) return `Invalid input: expected object, received ${typeName(input)}`;
+      return `Invalid discriminator value. Expected ${options(issue).replace(/"/g, "'")}`;
+    case 'union':
+      return 'Invalid input';
+  }
+  if (issue.kind !== 'schema') return 'Invalid input';
+  if (input === undefined) return `Invalid input: expected ${expectedName(issue)}, received undefined`;
+  if (issue.expected === 'never') return `Unrecognized key: "${String(input)}"`;
+  return `Invalid input: expected ${expectedName(issue)}, received ${typeName(input)}`;
+}
+
+/** valibot writes a list of options as `("a" | "b")`. */
+function options(issue: v.BaseIssue<unknown>): string {
+  return (issue.expected ?? '').replace(/^\((.*)\)$/, '$1');
+}
+
+function expectedName(issue: v.BaseIssue<unknown>): string {
+  if (/object$/.test(issue.type)) return issue.expected?.startsWith('"') ? 'value' : 'object';
+  if (issue.type === 'literal') return issue.expected ?? 'literal';
+  return issue.type;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number' && Number.isNaN(value)) return 'NaN';
+  return typeof value;
+}
+
+/** `path.to.field: reason` for every issue; an unknown key is reported on the object that has it. */
+export function describeIssue(issue: v.BaseIssue<unknown>, root = '(root)'): string {
+  const items = issue.path ?? [];
+  const last = items[items.length - 1];
+  const onKey = last !== undefined && last.origin === 'key';
+  const unknownKey = onKey && issue.expected === 'never';
+  // An object reports a missing key on the key itself; a record reports a bad key there too.
+  const missingKey = onKey && issue.input === undefined && /object$/.test(issue.type);
+  const keys = (unknownKey ? items.slice(0, -1) : items).map((item) => String(item.key));
+  const message = onKey && !unknownKey && !missingKey ? `Invalid key: ${issue.message}` : issue.message;
+  return `${keys.join('.') || root}: ${message}`;
+}
+
+/** A schema with the `parse`/`safeParse` pair the rest of the code and the tests call. */
+export interface Validator<S extends v.GenericSchema> {
+  readonly schema: S;
+  parse(input: unknown): v.InferOutput<S>;
+  safeParse(input: unknown): v.SafeParseResult<S>;
+}
+
+export function validator<S extends v.GenericSchema>(schema: S): Validator<S> {
+  const config = { message: issueMessage };
+  return {
+    schema,
+    parse: (input) => v.parse(schema, input, config),
+    safeParse: (input) => v.safeParse(schema, input, config),
+  };
+}
+
+/** The path to a nested value, for issues a cross-field check raises. */
+export function pathTo(
+  root: unknown,
+  keys: ReadonlyArray<string | number>,
+): [v.IssuePathItem, ...v.IssuePathItem[]] {
+  const items: v.IssuePathItem[] = [];
+  let node = root;
+  for (const key of keys) {
+    const value = (node as Record<string | number, unknown>)[key];
+    items.push(
+      typeof key === 'number'
+        ? { type: 'array', origin: 'value', input: node as unknown[], key, value }
+        : { type: 'object', origin: 'value', input: node as Record<string, unknown>, key, value },
+    );
+    node = value;
+  }
+  return items as [v.IssuePathItem, ...v.IssuePathItem[]];
+}
+
+// ───────────────────────────── building blocks ─────────────────────────────
+
+const int = (min: number, max: number, minMessage?: string, maxMessage?: string) =>
+  v.pipe(v.number(), v.integer(), v.minValue(min, minMessage), v.maxValue(max, maxMessage));
+const range = (min: number, max: number) => v.pipe(v.number(), v.minValue(min), v.maxValue(max));
+const nonEmpty = (message?: string) => v.pipe(v.string(), v.minLength(1, message));
+
+const ianaZone = v.pipe(v.string(), v.check(isIanaZone, 'not an IANA time zone (e.g. Asia/Shanghai)'));
 
 export function isIanaZone(zone: string): boolean {
   try {
@@ -17,266 +136,262 @@ export function isIanaZone(zone: string): boolean {
   }
 }
 
-const port = z.number().int().min(1, 'must be 1–65535').max(65535, 'must be 1–65535');
+const port = int(1, 65535, 'must be 1–65535', 'must be 1–65535');
 /** A port the gateway listens on: 0 asks the OS for a free one (tests, lab). */
-const listenPort = z.number().int().min(0, 'must be 0–65535').max(65535, 'must be 0–65535');
-const terminalId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'use 1–32 letters, digits, "-" or "_"');
-const secret = z.string().min(1, 'must not be empty');
+const listenPort = int(0, 65535, 'must be 0–65535', 'must be 0–65535');
+const terminalId = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9_-]{1,32}$/, 'use 1–32 letters, digits, "-" or "_"'),
+);
+const secret = nonEmpty('must not be empty');
 
 const terminalCommon = {
   id: terminalId,
-  name: z.string().max(64).optional(),
-  enabled: z.boolean().default(true),
+  name: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  enabled: v.optional(v.boolean(), true),
   /** `in`/`out`: every punch on this terminal has that direction; `state`: the punch's own state decides. */
-  direction: z.enum(['in', 'out', 'state']),
+  direction: v.picklist(['in', 'out', 'state']),
   /** The zone of the terminal's wall clock, when it differs from the site's. */
-  timezone: ianaZone.optional(),
+  timezone: v.optional(ianaZone),
   /** Seconds between catch-up reads of the terminal's log (real-time events arrive in between). */
-  pollSeconds: z.number().min(1).max(86_400).default(60),
+  pollSeconds: v.optional(range(1, 86_400), 60),
   /** A terminal clock further off than this is corrected (and the offset reported in health). */
-  clockToleranceSeconds: z.number().min(1).max(3600).default(30),
-  syncClock: z.boolean().default(true),
+  clockToleranceSeconds: v.optional(range(1, 3600), 30),
+  syncClock: v.optional(v.boolean(), true),
 };
 
-const zkTerminal = z.object({
+const zkTerminal = v.object({
   ...terminalCommon,
-  driver: z.literal('zk'),
-  host: z.string().min(1, 'must not be empty'),
-  port: port.default(4370),
+  driver: v.literal('zk'),
+  host: nonEmpty('must not be empty'),
+  port: v.optional(port, 4370),
   /** `auto`: TCP first, UDP for old firmware that refuses TCP. */
-  transport: z.enum(['auto', 'tcp', 'udp']).default('auto'),
+  transport: v.optional(v.picklist(['auto', 'tcp', 'udp']), 'auto'),
   /** The terminal's communication password (0 = none). */
-  commKey: z.number().int().min(0).max(999_999_999).default(0),
+  commKey: v.optional(int(0, 999_999_999), 0),
   /** How the terminal stores names: Chinese firmware usually GB2312/GBK. */
-  encoding: z.enum(['gb18030', 'utf8']).default('gb18030'),
-  timeoutMs: z.number().int().min(100).max(120_000).default(5000),
+  encoding: v.optional(v.picklist(['gb18030', 'utf8']), 'gb18030'),
+  timeoutMs: v.optional(int(100, 120_000), 5000),
   /** Off by default: the gateway never clears a terminal's log unless asked, and then only journaled punches. */
-  clearLogAfterJournal: z.boolean().default(false),
+  clearLogAfterJournal: v.optional(v.boolean(), false),
 });
 
-const modbusTerminal = z
-  .object({
+const modbusTerminal = v.pipe(
+  v.object({
     ...terminalCommon,
-    driver: z.literal('modbus'),
-    transport: z.enum(['tcp', 'rtu']),
-    host: z.string().min(1).optional(),
-    port: port.default(502),
-    path: z.string().min(1).optional(),
-    baudRate: z.number().int().positive().default(9600),
-    parity: z.enum(['none', 'even', 'odd']).default('none'),
-    unitId: z.number().int().min(0).max(247).default(1),
+    driver: v.literal('modbus'),
+    transport: v.picklist(['tcp', 'rtu']),
+    host: v.optional(nonEmpty()),
+    port: v.optional(port, 502),
+    path: v.optional(nonEmpty()),
+    baudRate: v.optional(v.pipe(v.number(), v.integer(), v.gtValue(0)), 9600),
+    parity: v.optional(v.picklist(['none', 'even', 'odd']), 'none'),
+    unitId: v.optional(int(0, 247), 1),
     /** A built-in profile name (`event-ring-v1`) or a path to a profile JSON file. */
-    profile: z.string().min(1).default('event-ring-v1'),
-    timeoutMs: z.number().int().min(50).max(60_000).default(1000),
-    pollSeconds: z.number().min(0.1).max(86_400).default(1),
-  })
-  .superRefine((t, ctx) => {
+    profile: v.optional(nonEmpty(), 'event-ring-v1'),
+    timeoutMs: v.optional(int(50, 60_000), 1000),
+    pollSeconds: v.optional(range(0.1, 86_400), 1),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const t = dataset.value;
     if (t.transport === 'tcp' && !t.host)
-      ctx.addIssue({ code: 'custom', path: ['host'], message: 'required for transport "tcp"' });
+      addIssue({ message: 'required for transport "tcp"', path: pathTo(t, ['host']) });
     if (t.transport === 'rtu' && !t.path)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['path'],
-        message: 'required for transport "rtu" (e.g. /dev/ttyUSB0)',
-      });
-  });
+      addIssue({ message: 'required for transport "rtu" (e.g. /dev/ttyUSB0)', path: pathTo(t, ['path']) });
+  }),
+);
 
-const admsTerminal = z.object({
+const admsTerminal = v.object({
   ...terminalCommon,
-  driver: z.literal('adms'),
+  driver: v.literal('adms'),
   /** The device serial number it sends as `SN=`; only configured numbers are served. */
-  sn: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'use the serial number printed on the device'),
+  sn: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'use the serial number printed on the device')),
 });
 
-export const terminalSchema = z.discriminatedUnion('driver', [zkTerminal, modbusTerminal, admsTerminal]);
+const terminal = v.variant('driver', [zkTerminal, modbusTerminal, admsTerminal]);
+export const terminalSchema = validator(terminal);
 
-const sichuanSchema = z
-  .object({
-    enabled: z.boolean().default(false),
+const taskType = v.picklist(['delete', 'issue']);
+
+const sichuanSchema = v.pipe(
+  v.object({
+    enabled: v.optional(v.boolean(), false),
     /** API root, e.g. https://platform.example.gov.cn/api (endpoints are appended: /Online, /UploadData, …). */
-    baseUrl: z.url({ message: 'must be an http(s) URL' }).optional(),
-    sn: z.string().min(1).max(64).optional(),
-    deviceKey: secret.optional(),
+    baseUrl: v.optional(v.pipe(v.string(), v.url('must be an http(s) URL'))),
+    sn: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+    deviceKey: v.optional(secret),
     /** 32 hex characters or 16 UTF-8 characters. */
-    sm4Key: z.string().optional(),
+    sm4Key: v.optional(v.string()),
     /** Same forms as sm4Key; default 16 zero bytes. */
-    sm4Iv: z.string().default('00000000000000000000000000000000'),
-    cipherEncoding: z.enum(['hex', 'base64']).default('hex'),
-    signCase: z.enum(['lower', 'upper']).default('lower'),
-    heartbeatSeconds: z.number().int().min(10).max(3600).default(300),
+    sm4Iv: v.optional(v.string(), '00000000000000000000000000000000'),
+    cipherEncoding: v.optional(v.picklist(['hex', 'base64']), 'hex'),
+    signCase: v.optional(v.picklist(['lower', 'upper']), 'lower'),
+    heartbeatSeconds: v.optional(int(10, 3600), 300),
     /** Fallback only when a task record's shape says nothing (default: the seed's dictionary 6.5). */
-    taskTypeMap: z
-      .object({ '1': z.enum(['delete', 'issue']), '2': z.enum(['delete', 'issue']) })
-      .default({ '1': 'delete', '2': 'issue' }),
-    batchSize: z
-      .number()
-      .int()
-      .min(1)
-      .max(10, 'the platform accepts at most 10 records per UploadData')
-      .default(10),
-    requestTimeoutMs: z.number().int().min(1000).max(120_000).default(15_000),
+    taskTypeMap: v.optional(v.object({ '1': taskType, '2': taskType }), { '1': 'delete', '2': 'issue' }),
+    batchSize: v.optional(
+      int(1, 10, undefined, 'the platform accepts at most 10 records per UploadData'),
+      10,
+    ),
+    requestTimeoutMs: v.optional(int(1000, 120_000), 15_000),
     /** PEM file with an extra CA for a platform with a private certificate; verification always stays on. */
-    caFile: z.string().optional(),
-  })
-  .superRefine((s, ctx) => {
-    if (!s.enabled) return;
+    caFile: v.optional(v.string()),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed || !dataset.value.enabled) return;
+    const s = dataset.value;
     for (const key of ['baseUrl', 'sn', 'deviceKey', 'sm4Key'] as const) {
-      if (!s[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when enabled' });
+      if (!s[key]) addIssue({ message: 'required when enabled', path: pathTo(s, [key]) });
     }
     if (s.sm4Key && !isSm4KeyForm(s.sm4Key)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['sm4Key'],
-        message: 'must be 32 hex characters or 16 UTF-8 bytes',
-      });
+      addIssue({ message: 'must be 32 hex characters or 16 UTF-8 bytes', path: pathTo(s, ['sm4Key']) });
     }
-  });
+  }),
+);
 
-const deliSchema = z
-  .object({
-    enabled: z.boolean().default(false),
+const deliSchema = v.pipe(
+  v.object({
+    enabled: v.optional(v.boolean(), false),
     /** mqtt://, mqtts://, ws:// or wss:// */
-    brokerUrl: z
-      .string()
-      .regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL')
-      .optional(),
+    brokerUrl: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
+      ),
+    ),
     /** `{productId}_{SN}`, at most 64 characters; also the MQTT client id. */
-    deviceId: z.string().min(1).max(64).optional(),
-    appId: z.string().min(1).optional(),
-    orgId: z.string().min(1).optional(),
-    username: z.string().optional(),
-    password: z.string().optional(),
-    topics: z
-      .object({
-        up: z.string().min(1).default('deli/device/{deviceId}/up'),
-        down: z.string().min(1).default('deli/device/{deviceId}/down'),
+    deviceId: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+    appId: v.optional(nonEmpty()),
+    orgId: v.optional(nonEmpty()),
+    username: v.optional(v.string()),
+    password: v.optional(v.string()),
+    topics: v.optional(
+      v.object({
+        up: v.optional(nonEmpty(), 'deli/device/{deviceId}/up'),
+        down: v.optional(nonEmpty(), 'deli/device/{deviceId}/down'),
         /** Retained online/offline status; the offline one is the MQTT last will (PROTOCOLS.md Deli 1). */
-        status: z.string().min(1).default('deli/device/{deviceId}/status'),
-      })
-      .prefault({}),
-    batchSize: z.number().int().min(1).max(500).default(50),
+        status: v.optional(nonEmpty(), 'deli/device/{deviceId}/status'),
+      }),
+      {},
+    ),
+    batchSize: v.optional(int(1, 500), 50),
     /** Page size asked for in user_sync. */
-    syncPageSize: z.number().int().min(1).max(1000).default(100),
-    keepaliveSeconds: z.number().int().min(5).max(3600).default(60),
-    caFile: z.string().optional(),
+    syncPageSize: v.optional(int(1, 1000), 100),
+    keepaliveSeconds: v.optional(int(5, 3600), 60),
+    caFile: v.optional(v.string()),
     /** Device name reported to the app; changeable remotely with set_config. */
-    deviceName: z.string().max(64).optional(),
+    deviceName: v.optional(v.pipe(v.string(), v.maxLength(64))),
     /** Reconnect backoff: first delay, doubled per failure (with jitter) up to reconnectMaxMs. */
-    reconnectMinMs: z.number().int().min(10).max(600_000).default(1000),
-    reconnectMaxMs: z.number().int().min(10).max(3_600_000).default(60_000),
+    reconnectMinMs: v.optional(int(10, 600_000), 1000),
+    reconnectMaxMs: v.optional(int(10, 3_600_000), 60_000),
     /** A checkin batch without PUBACK within this time is reported unacknowledged (the outbox retries it). */
-    publishTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+    publishTimeoutMs: v.optional(int(100, 600_000), 15_000),
     /** A roster sync that receives nothing for this long ends (incomplete: watermark kept, no reset). */
-    syncTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    syncTimeoutMs: v.optional(int(100, 600_000), 30_000),
     /** Send user ids that are canonical integers as JSON numbers, as the seed's examples do. */
-    numericUserIds: z.boolean().default(true),
-  })
-  .superRefine((d, ctx) => {
-    if (!d.enabled) return;
+    numericUserIds: v.optional(v.boolean(), true),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed || !dataset.value.enabled) return;
+    const d = dataset.value;
     for (const key of ['brokerUrl', 'deviceId', 'appId', 'orgId'] as const) {
-      if (!d[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when enabled' });
+      if (!d[key]) addIssue({ message: 'required when enabled', path: pathTo(d, [key]) });
     }
-  });
+  }),
+);
 
-export const configSchema = z
-  .object({
-    site: z
-      .object({
-        name: z.string().min(1, 'must not be empty').max(128),
-        timezone: ianaZone.default('Asia/Shanghai'),
-      })
-      .strict(),
-    dataDir: z.string().min(1).default('./data'),
-    http: z
-      .object({
-        host: z.string().min(1).default('0.0.0.0'),
-        port: listenPort.default(8080),
+const host = v.optional(nonEmpty(), '0.0.0.0');
+
+const gatewayConfig = v.pipe(
+  v.strictObject({
+    site: v.strictObject({
+      name: v.pipe(v.string(), v.minLength(1, 'must not be empty'), v.maxLength(128)),
+      timezone: v.optional(ianaZone, 'Asia/Shanghai'),
+    }),
+    dataDir: v.optional(nonEmpty(), './data'),
+    http: v.optional(
+      v.strictObject({
+        host,
+        port: v.optional(listenPort, 8080),
         /** scrypt hash (`scrypt$N$r$p$salt$hash`) of the admin password; the page asks for one on first run otherwise. */
-        adminPasswordHash: z.string().optional(),
+        adminPasswordHash: v.optional(v.string()),
         /** Bearer token for scripts calling /api/. */
-        apiToken: z.string().min(16, 'use at least 16 characters').optional(),
+        apiToken: v.optional(v.pipe(v.string(), v.minLength(16, 'use at least 16 characters'))),
         /** When set, /metrics needs `Authorization: Bearer <token>`; otherwise it is open. */
-        metricsToken: z.string().min(16, 'use at least 16 characters').optional(),
-      })
-      .strict()
-      .prefault({}),
-    adms: z
-      .object({
-        host: z.string().min(1).default('0.0.0.0'),
-        port: listenPort.default(8081),
+        metricsToken: v.optional(v.pipe(v.string(), v.minLength(16, 'use at least 16 characters'))),
+      }),
+      {},
+    ),
+    adms: v.optional(
+      v.strictObject({
+        host,
+        port: v.optional(listenPort, 8081),
         /** Largest request body accepted from a terminal. */
-        maxBodyBytes: z
-          .number()
-          .int()
-          .min(1024)
-          .max(64 * 1024 * 1024)
-          .default(8 * 1024 * 1024),
+        maxBodyBytes: v.optional(int(1024, 64 * 1024 * 1024), 8 * 1024 * 1024),
         /** Seconds between a terminal's command polls, sent in the handshake (`Delay`). */
-        delaySeconds: z.number().int().min(1).max(600).default(10),
+        delaySeconds: v.optional(int(1, 600), 10),
         /** A command with no result by then is failed (never re-sent by the driver: the device may have run it). */
-        commandTimeoutMs: z.number().int().min(1000).max(3_600_000).default(120_000),
+        commandTimeoutMs: v.optional(int(1000, 3_600_000), 120_000),
         /** How long an enrolment waits for the person at the terminal and the template upload. */
-        enrolTimeoutMs: z.number().int().min(1000).max(3_600_000).default(180_000),
-      })
-      .strict()
-      .prefault({}),
-    journal: z
-      .object({
+        enrolTimeoutMs: v.optional(int(1000, 3_600_000), 180_000),
+      }),
+      {},
+    ),
+    journal: v.optional(
+      v.strictObject({
         /** A segment is deleted only when every enabled upstream has passed it and it is older than this. */
-        retentionDays: z.number().int().min(1).max(3650).default(90),
-        segmentMaxBytes: z
-          .number()
-          .int()
-          .min(4096)
-          .max(1024 * 1024 * 1024)
-          .default(16 * 1024 * 1024),
-      })
-      .strict()
-      .prefault({}),
-    pipeline: z
-      .object({
+        retentionDays: v.optional(int(1, 3650), 90),
+        segmentMaxBytes: v.optional(int(4096, 1024 * 1024 * 1024), 16 * 1024 * 1024),
+      }),
+      {},
+    ),
+    pipeline: v.optional(
+      v.strictObject({
         /** How far back re-read punches are recognised as duplicates (they are also bounded by driver cursors). */
-        dedupWindowDays: z.number().int().min(1).max(366).default(31),
-      })
-      .strict()
-      .prefault({}),
-    outbox: z
-      .object({
-        initialBackoffMs: z.number().int().min(10).max(600_000).default(1000),
-        maxBackoffMs: z.number().int().min(100).max(3_600_000).default(300_000),
-      })
-      .strict()
-      .prefault({}),
-    reconcile: z
-      .object({
+        dedupWindowDays: v.optional(int(1, 366), 31),
+      }),
+      {},
+    ),
+    outbox: v.optional(
+      v.strictObject({
+        initialBackoffMs: v.optional(int(10, 600_000), 1000),
+        maxBackoffMs: v.optional(int(100, 3_600_000), 300_000),
+      }),
+      {},
+    ),
+    reconcile: v.optional(
+      v.strictObject({
         /** Terminal writes (users, templates, photos) per second at most, per terminal; 0 = unlimited. */
-        maxStepsPerSecond: z.number().min(0).max(10_000).default(50),
-      })
-      .strict()
-      .prefault({}),
-    log: z
-      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
-      .strict()
-      .prefault({}),
-    terminals: z.array(terminalSchema).default([]),
-    upstreams: z
-      .object({
-        sichuan: sichuanSchema.prefault({}),
-        deli: deliSchema.prefault({}),
-      })
-      .strict()
-      .prefault({}),
-  })
-  .strict()
-  .superRefine((c, ctx) => {
+        maxStepsPerSecond: v.optional(range(0, 10_000), 50),
+      }),
+      {},
+    ),
+    log: v.optional(
+      v.strictObject({
+        level: v.optional(v.picklist(['trace', 'debug', 'info', 'warn', 'error', 'fatal']), 'info'),
+      }),
+      {},
+    ),
+    terminals: v.optional(v.array(terminal), []),
+    upstreams: v.optional(
+      v.strictObject({
+        sichuan: v.optional(sichuanSchema, {}),
+        deli: v.optional(deliSchema, {}),
+      }),
+      {},
+    ),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const c = dataset.value;
     const seen = new Map<string, number>();
     c.terminals.forEach((t, i) => {
       const first = seen.get(t.id);
       if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['terminals', i, 'id'],
+        addIssue({
           message: `duplicate terminal id "${t.id}" (also terminals.${first})`,
+          path: pathTo(c, ['terminals', i, 'id']),
         });
       } else seen.set(t.id, i);
     });
@@ -285,23 +400,25 @@ export const configSchema = z
       if (t.driver !== 'adms') return;
       const first = sns.get(t.sn);
       if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['terminals', i, 'sn'],
+        addIssue({
           message: `duplicate ADMS serial number (also terminals.${first})`,
+          path: pathTo(c, ['terminals', i, 'sn']),
         });
       } else sns.set(t.sn, i);
     });
-  });
+  }),
+);
+
+export const configSchema = validator(gatewayConfig);
 
 export function isSm4KeyForm(key: string): boolean {
   return /^[0-9a-fA-F]{32}$/.test(key) || Buffer.byteLength(key, 'utf8') === 16;
 }
 
 /** The file as written (defaults may be absent). */
-export type ConfigInput = z.input<typeof configSchema>;
+export type ConfigInput = v.InferInput<typeof gatewayConfig>;
 /** The validated configuration with every default filled in. */
-export type GatewayConfig = z.output<typeof configSchema>;
+export type GatewayConfig = v.InferOutput<typeof gatewayConfig>;
 export type TerminalConfig = GatewayConfig['terminals'][number];
 export type ZkTerminalConfig = Extract<TerminalConfig, { driver: 'zk' }>;
 export type ModbusTerminalConfig = Extract<TerminalConfig, { driver: 'modbus' }>;

@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import type { GatewayConfig } from '../config/schema';
+import * as v from 'valibot';
+import { type GatewayConfig, issueMessage } from '../config/schema';
 import type { Logger, StateSlot } from './model';
 
 /**
@@ -8,8 +8,8 @@ import type { Logger, StateSlot } from './model';
  * live configuration, which the parts read each time they schedule (the heartbeat does).
  */
 const REMOTE = {
-  deviceName: z.string().trim().min(1).max(64),
-  heartbeatSeconds: z.number().int().min(60).max(600),
+  deviceName: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(64)),
+  heartbeatSeconds: v.pipe(v.number(), v.integer(), v.minValue(60), v.maxValue(600)),
 } as const;
 
 type RemoteKey = keyof typeof REMOTE;
@@ -36,12 +36,11 @@ export class RemoteSettingsStore {
 
   async set(key: string, value: unknown): Promise<{ ok: true } | { ok: false; reason: string }> {
     if (!Object.hasOwn(REMOTE, key)) return { ok: false, reason: `${key} cannot be changed remotely` };
-    const parsed = REMOTE[key as RemoteKey].safeParse(value);
-    if (!parsed.success)
-      return { ok: false, reason: `${key}: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
-    await this.slot.set({ ...(this.slot.get() ?? {}), [key]: parsed.data });
-    this.assign(key as RemoteKey, parsed.data);
-    this.logger.info({ key, value: parsed.data }, 'setting changed remotely');
+    const parsed = v.safeParse(REMOTE[key as RemoteKey], value, { message: issueMessage });
+    if (!parsed.success) return { ok: false, reason: `${key}: ${parsed.issues[0]?.message ?? 'invalid'}` };
+    await this.slot.set({ ...(this.slot.get() ?? {}), [key]: parsed.output });
+    this.assign(key as RemoteKey, parsed.output);
+    this.logger.info({ key, value: parsed.output }, 'setting changed remotely');
     return { ok: true };
   }
 

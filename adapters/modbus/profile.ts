@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as v from 'valibot';
+import { describeIssue, pathTo, validator } from '../../config/schema';
 import eventRingV1 from './profiles/event-ring-v1.json' with { type: 'json' };
 
 /**
@@ -8,107 +9,108 @@ import eventRingV1 from './profiles/event-ring-v1.json' with { type: 'json' };
  * Every register is a holding register (function 3 to read, 16 to write).
  */
 
-const address = z.number().int().min(0, 'must be 0–65535').max(65535, 'must be 0–65535');
-const fieldType = z.enum(['u16', 'u32']);
-const field = z.object({ offset: z.number().int().min(0).max(124), type: fieldType }).strict();
+const address = v.pipe(
+  v.number(),
+  v.integer(),
+  v.minValue(0, 'must be 0–65535'),
+  v.maxValue(65535, 'must be 0–65535'),
+);
+const fieldEntries = {
+  offset: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(124)),
+  type: v.picklist(['u16', 'u32']),
+};
+const field = v.strictObject(fieldEntries);
 
 /** The methods the pipeline knows; the driver turns them into the Modbus family's verify codes. */
 export const METHOD_CODES = { card: 0, fp: 1, fa: 2, pwd: 3 } as const;
 export type ProfileMethod = keyof typeof METHOD_CODES;
 
-const codeKey = z.string().regex(/^\d{1,5}$/, 'keys are the device codes as decimal strings');
+const codeKey = v.pipe(v.string(), v.regex(/^\d{1,5}$/, 'keys are the device codes as decimal strings'));
+const count = (min: number, max: number, maxMessage?: string) =>
+  v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max, maxMessage));
 
-const ringSchema = z
-  .object({
+const ringSchema = v.pipe(
+  v.strictObject({
     base: address,
-    recordRegisters: z.number().int().min(1).max(125, 'a record must fit one read (≤ 125 registers)'),
-    maxCapacity: z.number().int().min(1).max(65535),
-    fields: z
-      .object({
-        seq: field,
-        pin: field,
-        time: field.extend({ type: z.literal('u32', { message: 'time must be u32 Unix seconds' }) }),
-        method: field,
-        direction: field.optional(),
-      })
-      .strict(),
-  })
-  .strict()
-  .superRefine((ring, ctx) => {
+    recordRegisters: count(1, 125, 'a record must fit one read (≤ 125 registers)'),
+    maxCapacity: count(1, 65535),
+    fields: v.strictObject({
+      seq: field,
+      pin: field,
+      time: v.strictObject({ ...fieldEntries, type: v.literal('u32', 'time must be u32 Unix seconds') }),
+      method: field,
+      direction: v.optional(field),
+    }),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const ring = dataset.value;
     for (const [name, f] of Object.entries(ring.fields)) {
       if (!f) continue;
       const width = f.type === 'u32' ? 2 : 1;
       if (f.offset + width > ring.recordRegisters) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['fields', name, 'offset'],
+        addIssue({
           message: `field ends at register ${f.offset + width}, past recordRegisters (${ring.recordRegisters})`,
+          path: pathTo(ring, ['fields', name, 'offset']),
         });
       }
     }
     if (ring.base + ring.maxCapacity * ring.recordRegisters > 65536) {
-      ctx.addIssue({ code: 'custom', path: ['maxCapacity'], message: 'the ring runs past register 65535' });
+      addIssue({ message: 'the ring runs past register 65535', path: pathTo(ring, ['maxCapacity']) });
     }
-  });
+  }),
+);
 
-const whitelistSchema = z
-  .object({
-    base: address,
-    capacity: z.number().int().min(1).max(10_000),
-    recordRegisters: z.number().int().min(2).max(125),
-    fields: z.object({ pin: field, card: field.optional() }).strict(),
-  })
-  .strict();
+const whitelistSchema = v.strictObject({
+  base: address,
+  capacity: count(1, 10_000),
+  recordRegisters: count(2, 125),
+  fields: v.strictObject({ pin: field, card: v.optional(field) }),
+});
 
-export const profileSchema = z
-  .object({
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1–64 letters, digits, ".", "-" or "_"'),
-    description: z.string().optional(),
+const profile = v.pipe(
+  v.strictObject({
+    name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1–64 letters, digits, ".", "-" or "_"')),
+    description: v.optional(v.string()),
     /** Order of the two registers of a 32-bit value. */
-    wordOrder: z.enum(['high-first', 'low-first']),
-    maxRegistersPerRead: z.number().int().min(1).max(125, 'Modbus allows at most 125 registers per read'),
-    header: z
-      .object({
-        version: z
-          .object({ address, expect: z.number().int().min(0).max(65535) })
-          .strict()
-          .optional(),
-        /** Total events ever written (u32, wraps at 2^32; 0 after a device reset). */
-        counter: z.object({ address }).strict(),
-        /** Ring capacity N; events live at slot seq mod N. */
-        capacity: z.object({ address }).strict(),
-      })
-      .strict(),
+    wordOrder: v.picklist(['high-first', 'low-first']),
+    maxRegistersPerRead: count(1, 125, 'Modbus allows at most 125 registers per read'),
+    header: v.strictObject({
+      version: v.optional(v.strictObject({ address, expect: count(0, 65535) })),
+      /** Total events ever written (u32, wraps at 2^32; 0 after a device reset). */
+      counter: v.strictObject({ address }),
+      /** Ring capacity N; events live at slot seq mod N. */
+      capacity: v.strictObject({ address }),
+    }),
     ring: ringSchema,
     /** Device method code → method. Codes absent here are reported as unknown. */
-    methods: z.record(codeKey, z.enum(['card', 'fp', 'fa', 'pwd'])),
+    methods: v.record(codeKey, v.picklist(['card', 'fp', 'fa', 'pwd'])),
     /** Device direction code → direction; null means "use the terminal's setting". */
-    directions: z.record(codeKey, z.enum(['in', 'out']).nullable()).default({}),
+    directions: v.optional(v.record(codeKey, v.nullable(v.picklist(['in', 'out']))), {}),
     /** Device clock, Unix seconds UTC as a u32 (write to set). */
-    clock: z.object({ address }).strict().optional(),
-    whitelist: whitelistSchema.optional(),
-  })
-  .strict()
-  .superRefine((p, ctx) => {
+    clock: v.optional(v.strictObject({ address })),
+    whitelist: v.optional(whitelistSchema),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const p = dataset.value;
     const span = headerSpan(p.header);
     if (span.count > p.maxRegistersPerRead) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['header'],
+      addIssue({
         message: `header registers span ${span.count} registers; they must fit one read (${p.maxRegistersPerRead})`,
+        path: pathTo(p, ['header']),
       });
     }
     if (p.ring.recordRegisters > p.maxRegistersPerRead) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ring', 'recordRegisters'],
-        message: 'a record must fit one read',
-      });
+      addIssue({ message: 'a record must fit one read', path: pathTo(p, ['ring', 'recordRegisters']) });
     }
-  });
+  }),
+);
 
-export type ModbusProfile = z.output<typeof profileSchema>;
-export type ProfileInput = z.input<typeof profileSchema>;
+export const profileSchema = validator(profile);
+
+export type ModbusProfile = v.InferOutput<typeof profile>;
+export type ProfileInput = v.InferInput<typeof profile>;
 
 /** The registers a header read covers: version, counter (u32) and capacity in one request. */
 export function headerSpan(header: ModbusProfile['header']): { address: number; count: number } {
@@ -133,8 +135,8 @@ export class ProfileError extends Error {
 /** Validates a parsed profile; the error names every bad field by its path. */
 export function parseProfile(input: unknown, source = '(inline)'): ModbusProfile {
   const result = profileSchema.safeParse(input);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  if (result.success) return result.output;
+  const problems = result.issues.map((issue) => describeIssue(issue));
   throw new ProfileError(`invalid Modbus profile ${source}: ${problems.join('; ')}`);
 }
 

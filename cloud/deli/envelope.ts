@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as v from 'valibot';
+import { describeIssue, issueMessage } from '../../config/schema';
 
 /**
  * The Deli message envelope `{mid, from, to, time, action, pv?, data}` (seed 000, PROTOCOLS.md Deli 0/3).
@@ -42,16 +43,20 @@ export class DeliDecodeError extends Error {
   }
 }
 
-const midSchema = z.union([z.string().min(1).max(128), z.number().int().nonnegative().transform(String)]);
+const midSchema = v.union([
+  v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  v.pipe(v.number(), v.integer(), v.minValue(0), v.transform(String)),
+]);
+const peer = v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(128)));
 
-const envelopeSchema = z.object({
-  mid: midSchema.optional(),
-  from: z.string().min(1).max(128).optional(),
-  to: z.string().min(1).max(128).optional(),
-  time: z.number().int().nonnegative().optional(),
-  action: z.number().int().min(100).max(999),
-  pv: z.union([z.string(), z.number()]).optional(),
-  data: z.unknown(),
+const envelopeSchema = v.object({
+  mid: v.optional(midSchema),
+  from: peer,
+  to: peer,
+  time: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  action: v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(999)),
+  pv: v.optional(v.union([v.string(), v.number()])),
+  data: v.unknown(),
 });
 
 export type EnvelopeResult = { ok: true; envelope: Envelope } | { ok: false; error: DeliDecodeError };
@@ -64,19 +69,19 @@ export function parseEnvelope(bytes: Uint8Array | string): EnvelopeResult {
   } catch (err) {
     return { ok: false, error: new DeliDecodeError('json', `not JSON: ${(err as Error).message}`) };
   }
-  const parsed = envelopeSchema.safeParse(json);
+  const parsed = v.safeParse(envelopeSchema, json, { message: issueMessage });
   if (!parsed.success) {
     const mid = typeof json === 'object' && json !== null ? (json as { mid?: unknown }).mid : undefined;
     return {
       ok: false,
       error: new DeliDecodeError(
         'envelope',
-        `bad envelope: ${describeIssues(parsed.error)}`,
+        `bad envelope: ${describeIssues(parsed.issues)}`,
         typeof mid === 'string' ? mid : undefined,
       ),
     };
   }
-  const e = parsed.data;
+  const e = parsed.output;
   const envelope: Envelope = {
     action: e.action,
     data: e.data,
@@ -103,9 +108,10 @@ export function serializeEnvelope(envelope: Envelope): Buffer {
   return Buffer.from(JSON.stringify(ordered), 'utf8');
 }
 
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
+/** The first three issues, each as `path.to.field: reason`. */
+export function describeIssues(issues: ReadonlyArray<v.BaseIssue<unknown>>): string {
+  return issues
     .slice(0, 3)
-    .map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .map((issue) => describeIssue(issue))
     .join('; ');
 }

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as v from 'valibot';
+import { issueMessage } from '../../config/schema';
 import {
   ACTION_APP_RELAYED,
   ACTION_APP_SENDS,
@@ -87,35 +88,49 @@ export type UpMessage =
 
 // ───────────────────────────── wire schemas ─────────────────────────────
 
-const userId = z.union([
-  z.string().min(1).max(64),
-  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).transform(String),
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+const userId = v.union([
+  v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER), v.transform(String)),
 ]);
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64');
-const templates = z
-  .union([base64, z.array(base64)])
-  .optional()
-  .transform((v) => (v === undefined ? [] : typeof v === 'string' ? (v.length > 0 ? [v] : []) : v));
-const ms = z.number().int().nonnegative();
-const seconds = z
-  .number()
-  .int()
-  .nonnegative()
-  .max(99_999_999_999, 'looks like milliseconds, expected seconds');
+const base64 = v.pipe(v.string(), v.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64'));
+const templates = v.optional(
+  v.pipe(
+    v.union([base64, v.array(base64)]),
+    v.transform((t): string[] => (typeof t === 'string' ? (t.length > 0 ? [t] : []) : t)),
+  ),
+  () => [],
+);
+const ms = v.pipe(v.number(), v.integer(), v.minValue(0));
+const seconds = v.pipe(
+  v.number(),
+  v.integer(),
+  v.minValue(0),
+  v.maxValue(99_999_999_999, 'looks like milliseconds, expected seconds'),
+);
+const text = v.union([v.string(), v.pipe(v.number(), v.transform(String))]);
 
-const syncUserWire = z
-  .object({
+const syncUserWire = v.pipe(
+  v.object({
     user_id: userId,
-    delete: z.boolean().optional(),
-    name: z.string().max(128).optional(),
-    empno: z.union([z.string(), z.number().transform(String)]).optional(),
-    dept: z.union([z.string(), z.number().transform(String)]).optional(),
+    delete: v.optional(v.boolean()),
+    name: v.optional(v.pipe(v.string(), v.maxLength(128))),
+    empno: v.optional(text),
+    dept: v.optional(text),
     fp: templates,
     fa: templates,
-    admin: z.union([z.boolean(), z.number().transform((n) => n !== 0)]).optional(),
-    update_time: ms.optional(),
-  })
-  .transform(
+    admin: v.optional(
+      v.union([
+        v.boolean(),
+        v.pipe(
+          v.number(),
+          v.transform((n) => n !== 0),
+        ),
+      ]),
+    ),
+    update_time: v.optional(ms),
+  }),
+  v.transform(
     (u): SyncEntry => ({
       userId: u.user_id,
       delete: u.delete === true,
@@ -127,36 +142,59 @@ const syncUserWire = z
       ...(u.admin !== undefined && { admin: u.admin }),
       ...(u.update_time !== undefined && { updateTimeMs: u.update_time }),
     }),
-  );
+  ),
+);
 
-const syncArrayWire = z
-  .array(syncUserWire)
-  .transform((users) => ({ form: 'array' as const, reset: false, users }));
-const syncObjectWire = z
-  .object({
-    reset: z.boolean().optional(),
-    total_count: z.number().int().nonnegative().optional(),
-    users: z.array(syncUserWire),
-  })
-  .transform((p) => ({
+const syncArrayWire = v.pipe(
+  v.array(syncUserWire),
+  v.transform((users) => ({ form: 'array' as const, reset: false, users })),
+);
+const syncObjectWire = v.pipe(
+  v.object({
+    reset: v.optional(v.boolean()),
+    total_count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    users: v.array(syncUserWire),
+  }),
+  v.transform((p) => ({
     form: 'object' as const,
     reset: p.reset === true,
     users: p.users,
     ...(p.total_count !== undefined && { totalCount: p.total_count }),
-  }));
+  })),
+);
 
-const featureType = z.enum(['fp', 'fa']);
-const checkinFeature = z.enum(['fp', 'fa', 'pwd', 'card']);
-const settingValue = z.union([z.string(), z.number()]);
-const version = z.union([z.string().min(1).max(64), z.number().transform(String)]);
-const upgradeInfoWire = z.object({
+const featureType = v.picklist(['fp', 'fa']);
+const checkinFeature = v.picklist(['fp', 'fa', 'pwd', 'card']);
+const settingValue = v.union([v.string(), v.number()]);
+const version = v.union([
+  v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  v.pipe(v.number(), v.transform(String)),
+]);
+const upgradeUrl = v.pipe(v.string(), v.url());
+const checksum = v.pipe(v.string(), v.regex(/^[0-9a-fA-F]{32,128}$/, 'not a hex digest'));
+const algorithm = v.picklist(['sha256', 'md5']);
+const upgradeInfoWire = v.object({ version, url: upgradeUrl, checksum, algorithm: v.optional(algorithm) });
+/** A 202 broadcast may announce only the version. */
+const upgradeBroadcastWire = v.object({
   version,
-  url: z.url(),
-  checksum: z.string().regex(/^[0-9a-fA-F]{32,128}$/, 'not a hex digest'),
-  algorithm: z.enum(['sha256', 'md5']).optional(),
+  url: v.optional(upgradeUrl),
+  checksum: v.optional(checksum),
+  algorithm: v.optional(algorithm),
 });
 
-const appData = z.object({ cmd: z.string().min(1), payload: z.unknown().optional() }).loose();
+const appData = v.looseObject({ cmd: nonEmpty, payload: v.optional(v.unknown()) });
+
+type Taken<S extends v.GenericSchema> =
+  | { readonly ok: true; readonly value: v.InferOutput<S> }
+  | { readonly ok: false; readonly why: string };
+
+/** Validates one part of a message; the reason names the part and its bad fields. */
+function take<S extends v.GenericSchema>(schema: S, value: unknown, what: string): Taken<S> {
+  const r = v.safeParse(schema, value, { message: issueMessage });
+  return r.success
+    ? { ok: true, value: r.output }
+    : { ok: false, why: `${what}: ${describeIssues(r.issues)}` };
+}
 
 // ───────────────────────────── decode ─────────────────────────────
 
@@ -168,16 +206,10 @@ export function decodeDown(envelope: Envelope): Decoded<DownMessage> {
     ok: false,
     error: new DeliDecodeError(code, why, mid),
   });
-  const take = <S extends z.ZodType>(schema: S, value: unknown, what: string) => {
-    const r = schema.safeParse(value);
-    return r.success
-      ? ({ ok: true, value: r.data as z.output<S> } as const)
-      : ({ ok: false, why: `${what}: ${describeIssues(r.error)}` } as const);
-  };
 
   switch (envelope.action) {
     case ACTION_VERSION: {
-      const r = take(z.object({ version }), envelope.data, '102');
+      const r = take(v.object({ version }), envelope.data, '102');
       return r.ok ? { ok: true, message: { cmd: 'version', version: r.value.version } } : fail('data', r.why);
     }
     case ACTION_UPGRADE_INFO: {
@@ -187,7 +219,7 @@ export function decodeDown(envelope: Envelope): Decoded<DownMessage> {
         : fail('data', r.why);
     }
     case ACTION_UPGRADE_BROADCAST: {
-      const r = take(upgradeInfoWire.partial().required({ version: true }), envelope.data, '202');
+      const r = take(upgradeBroadcastWire, envelope.data, '202');
       return r.ok
         ? { ok: true, message: { cmd: 'upgrade_available', ...stripUndefined(r.value) } }
         : fail('data', r.why);
@@ -204,7 +236,7 @@ export function decodeDown(envelope: Envelope): Decoded<DownMessage> {
   const payload = d.value.payload;
   switch (d.value.cmd) {
     case 'user_update': {
-      const r = take(z.object({ update_time: ms }), payload, 'user_update.payload');
+      const r = take(v.object({ update_time: ms }), payload, 'user_update.payload');
       return r.ok
         ? { ok: true, message: { cmd: 'user_update', updateTimeMs: r.value.update_time } }
         : fail('data', r.why);
@@ -218,7 +250,7 @@ export function decodeDown(envelope: Envelope): Decoded<DownMessage> {
     }
     case 'feature_input': {
       const r = take(
-        z.object({ user_id: userId, feature_type: featureType }),
+        v.object({ user_id: userId, feature_type: featureType }),
         payload,
         'feature_input.payload',
       );
@@ -231,7 +263,7 @@ export function decodeDown(envelope: Envelope): Decoded<DownMessage> {
     }
     case 'get_config': {
       const r = take(
-        z.object({ keys: z.array(z.string().min(1)).optional() }).optional(),
+        v.optional(v.object({ keys: v.optional(v.array(nonEmpty)) })),
         payload,
         'get_config.payload',
       );
@@ -240,7 +272,7 @@ export function decodeDown(envelope: Envelope): Decoded<DownMessage> {
       return { ok: true, message: { cmd: 'get_config', ...(keys !== undefined && { keys }) } };
     }
     case 'set_config': {
-      const r = take(z.record(z.string().min(1), z.unknown()), payload, 'set_config.payload');
+      const r = take(v.record(nonEmpty, v.unknown()), payload, 'set_config.payload');
       return r.ok ? { ok: true, message: { cmd: 'set_config', values: r.value } } : fail('data', r.why);
     }
     default:
@@ -254,13 +286,7 @@ export function decodeUp(envelope: Envelope): Decoded<UpMessage> {
     ok: false,
     error: new DeliDecodeError(code, why, mid),
   });
-  const take = <S extends z.ZodType>(schema: S, value: unknown, what: string) => {
-    const r = schema.safeParse(value);
-    return r.success
-      ? ({ ok: true, value: r.data as z.output<S> } as const)
-      : ({ ok: false, why: `${what}: ${describeIssues(r.error)}` } as const);
-  };
-  const versionQuery = z.object({ version: version.optional() }).optional();
+  const versionQuery = v.optional(v.object({ version: v.optional(version) }));
 
   switch (envelope.action) {
     case ACTION_VERSION:
@@ -285,7 +311,7 @@ export function decodeUp(envelope: Envelope): Decoded<UpMessage> {
   switch (data.cmd) {
     case 'user_sync': {
       const r = take(
-        z.object({ size: z.number().int().min(1), update_time: ms }),
+        v.object({ size: v.pipe(v.number(), v.integer(), v.minValue(1)), update_time: ms }),
         payload,
         'user_sync.payload',
       );
@@ -300,7 +326,11 @@ export function decodeUp(envelope: Envelope): Decoded<UpMessage> {
     case 'fa_input': {
       const kind = data.cmd === 'fp_input' ? 'fp' : 'fa';
       const field = `${kind}_data`;
-      const r = take(z.object({ user_id: userId, [field]: base64.min(1) }), payload, `${data.cmd}.payload`);
+      const r = take(
+        v.object({ user_id: userId, [field]: v.pipe(base64, v.minLength(1)) }),
+        payload,
+        `${data.cmd}.payload`,
+      );
       if (!r.ok) return fail('data', r.why);
       const value = r.value as { user_id: string } & Record<string, string>;
       return {
@@ -315,11 +345,12 @@ export function decodeUp(envelope: Envelope): Decoded<UpMessage> {
     }
     case 'checkin': {
       const r = take(
-        z.object({
-          org_id: z.union([z.string().min(1), z.number().transform(String)]),
-          users: z
-            .array(z.object({ user_id: userId, feature_type: checkinFeature, time: seconds }))
-            .min(1, 'empty checkin'),
+        v.object({
+          org_id: v.union([nonEmpty, v.pipe(v.number(), v.transform(String))]),
+          users: v.pipe(
+            v.array(v.object({ user_id: userId, feature_type: checkinFeature, time: seconds })),
+            v.minLength(1, 'empty checkin'),
+          ),
         }),
         data,
         'checkin',
@@ -340,14 +371,14 @@ export function decodeUp(envelope: Envelope): Decoded<UpMessage> {
         : fail('data', r.why);
     }
     case 'get_config': {
-      const r = take(z.object({ config: z.record(z.string(), settingValue) }), payload, 'get_config.payload');
+      const r = take(v.object({ config: v.record(v.string(), settingValue) }), payload, 'get_config.payload');
       return r.ok
         ? { ok: true, message: { cmd: 'get_config_reply', config: r.value.config } }
         : fail('data', r.why);
     }
     case 'set_config': {
       const r = take(
-        z.object({ applied: z.record(z.string(), z.unknown()), refused: z.record(z.string(), z.string()) }),
+        v.object({ applied: v.record(v.string(), v.unknown()), refused: v.record(v.string(), v.string()) }),
         payload,
         'set_config.payload',
       );
