@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { configSchema, describeIssue, type GatewayConfig } from './schema';
+import { configSchema, type GatewayConfig } from './schema';
+import { describeIssue } from './validation';
 
 /**
  * Secrets an installer may keep out of the config file. An environment variable wins over the file,

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
-import { type GatewayConfig, issueMessage } from '../config/schema';
+import type { GatewayConfig } from '../config/schema';
+import { issueMessage } from '../config/validation';
 import type { Logger, StateSlot } from './model';
 
 /**

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import * as v from 'valibot';
-import { describeIssue, pathTo, validator } from '../../config/schema';
+import { describeIssue, pathTo, validator } from '../../config/validation';
 import eventRingV1 from './profiles/event-ring-v1.json' with { type: 'json' };
 
 /**

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { describeIssue, issueMessage } from '../../config/schema';
+import { describeIssue, issueMessage } from '../../config/validation';
 
 /**
  * The Deli message envelope `{mid, from, to, time, action, pv?, data}` (seed 000, PROTOCOLS.md Deli 0/3).

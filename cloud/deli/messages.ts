@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { issueMessage } from '../../config/schema';
+import { issueMessage } from '../../config/validation';
 import {
   ACTION_APP_RELAYED,
   ACTION_APP_SENDS,
