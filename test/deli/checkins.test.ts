@@ -3,8 +3,15 @@ import { DeliEmulator } from '../../cloud/deli/emulator';
 import type { DeliUpstream } from '../../cloud/deli/upstream';
 import type { Punch } from '../../gateway/model';
 import { testLogger } from '../support/logger';
-import { tempDir } from '../support/tmp';
-import { APP_ID, DEVICE_ID, drain, Mosquitto, makePunches, makeUpstream, ORG_ID } from './harness';
+import {
+  APP_ID,
+  DEVICE_ID,
+  drain,
+  makePunches,
+  makeUpstream,
+  mosquittoWithEmulator,
+  ORG_ID,
+} from './harness';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -31,20 +38,7 @@ async function withAedes(): Promise<BrokerUnderTest> {
 }
 
 async function withMosquitto(): Promise<BrokerUnderTest> {
-  const tmp = await tempDir('deli-mosq-');
-  cleanups.push(tmp.cleanup);
-  const broker = new Mosquitto(tmp.dir);
-  await broker.start();
-  cleanups.push(() => broker.stop());
-  const emulator = new DeliEmulator({
-    deviceId: DEVICE_ID,
-    appId: APP_ID,
-    orgId: ORG_ID,
-    brokerUrl: broker.url,
-    logger: testLogger('emu'),
-  });
-  await emulator.start();
-  cleanups.push(() => emulator.stop());
+  const { broker, emulator } = await mosquittoWithEmulator(cleanups);
   return { url: broker.url, restart: (onDown) => broker.restart(300, onDown), emulator };
 }
 

@@ -3,15 +3,14 @@ import { DeliEmulator, type DeliEmulatorOptions } from '../../cloud/deli/emulato
 import type { SyncEntry } from '../../cloud/deli/messages';
 import { WATERMARK_SLOT } from '../../cloud/deli/upstream';
 import { testLogger } from '../support/logger';
-import { tempDir } from '../support/tmp';
 import {
   APP_ID,
   DEVICE_ID,
   deliConfig,
-  Mosquitto,
   makeCertificates,
   makePunches,
   makeUpstream,
+  mosquittoWithEmulator,
   ORG_ID,
   waitUntil,
 } from './harness';
@@ -276,22 +275,9 @@ describe('deli robustness', () => {
 
 describe('deli against mosquitto', () => {
   it('syncs 1,000 users in pages and answers config through Debian mosquitto', async () => {
-    const tmp = await tempDir('deli-mosq-');
-    cleanups.push(tmp.cleanup);
-    const broker = new Mosquitto(tmp.dir);
-    await broker.start();
-    cleanups.push(() => broker.stop());
-    const emulator = new DeliEmulator({
-      deviceId: DEVICE_ID,
-      appId: APP_ID,
-      orgId: ORG_ID,
-      brokerUrl: broker.url,
-      syncMode: 'array',
-      roster: users(1000),
-      logger: testLogger('emu'),
+    const { broker, emulator } = await mosquittoWithEmulator(cleanups, {
+      emulator: { syncMode: 'array', roster: users(1000) },
     });
-    await emulator.start();
-    cleanups.push(() => emulator.stop());
     const h = makeUpstream(broker.url);
     await h.upstream.start();
     cleanups.push(() => h.upstream.stop());
@@ -304,22 +290,13 @@ describe('deli against mosquitto', () => {
   });
 
   it('connects over TLS with caFile (verification on), and not without it', async () => {
-    const tmp = await tempDir('deli-tls-');
-    cleanups.push(tmp.cleanup);
-    const certs = makeCertificates(tmp.dir);
-    const broker = new Mosquitto(tmp.dir, certs);
-    await broker.start();
-    cleanups.push(() => broker.stop());
-    const emulator = new DeliEmulator({
-      deviceId: DEVICE_ID,
-      appId: APP_ID,
-      orgId: ORG_ID,
-      brokerUrl: broker.url,
-      logger: testLogger('emu'),
+    let certs = { caFile: '', certFile: '', keyFile: '' };
+    const { broker, emulator } = await mosquittoWithEmulator(cleanups, {
+      makeTls: (dir) => {
+        certs = makeCertificates(dir);
+        return certs;
+      },
     });
-    await emulator.start();
-    cleanups.push(() => emulator.stop());
-
     const untrusted = makeUpstream(broker.tlsUrl, { deviceId: 'P100_SN0002' });
     await untrusted.upstream.start();
     cleanups.push(() => untrusted.upstream.stop());

@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { DeliEmulator, type DeliEmulatorOptions } from '../../cloud/deli/emulator';
 import { DeliUpstream } from '../../cloud/deli/upstream';
 import { configSchema, type DeliConfig } from '../../config/schema';
 import type {
@@ -21,6 +22,7 @@ import type {
 } from '../../gateway/model';
 import { systemClock } from '../../gateway/model';
 import { testLogger } from '../support/logger';
+import { tempDir } from '../support/tmp';
 
 export const DEVICE_ID = 'P100_SN0001';
 export const APP_ID = 'attendance-app';
@@ -330,4 +332,33 @@ export function makeCertificates(dir: string): { caFile: string; certFile: strin
     f('san.ext'),
   ]);
   return { caFile: f('ca.crt'), certFile: f('server.crt'), keyFile: f('server.key') };
+}
+
+/**
+ * Debian mosquitto in a temp folder plus the platform emulator on it, every part registered for
+ * cleanup. `makeTls` gets the folder and returns the certificates for a TLS listener.
+ */
+export async function mosquittoWithEmulator(
+  cleanups: Array<() => Promise<void>>,
+  options: {
+    emulator?: Partial<DeliEmulatorOptions>;
+    makeTls?: (dir: string) => { certFile: string; keyFile: string };
+  } = {},
+): Promise<{ broker: Mosquitto; emulator: DeliEmulator }> {
+  const tmp = await tempDir('deli-mosq-');
+  cleanups.push(tmp.cleanup);
+  const broker = new Mosquitto(tmp.dir, options.makeTls?.(tmp.dir));
+  await broker.start();
+  cleanups.push(() => broker.stop());
+  const emulator = new DeliEmulator({
+    deviceId: DEVICE_ID,
+    appId: APP_ID,
+    orgId: ORG_ID,
+    brokerUrl: broker.url,
+    logger: testLogger('emu'),
+    ...options.emulator,
+  });
+  await emulator.start();
+  cleanups.push(() => emulator.stop());
+  return { broker, emulator };
 }

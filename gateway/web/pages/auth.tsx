@@ -23,14 +23,7 @@ export function SetupPage(props: { page: PageContext; error?: string }) {
       <p>{t(page, 'setupHint')}</p>
       {props.error && <Notice kind="error">{props.error}</Notice>}
       <form method="post" action="/setup" class="narrow" id="setup-form">
-        <label>
-          {t(page, 'newPassword')}
-          <input type="password" name="password" autocomplete="new-password" minlength={8} required />
-        </label>
-        <label>
-          {t(page, 'repeatPassword')}
-          <input type="password" name="repeat" autocomplete="new-password" minlength={8} required />
-        </label>
+        <NewPasswordFields page={page} />
         <button type="submit">{t(page, 'save')}</button>
       </form>
     </Layout>
@@ -53,17 +46,27 @@ export function AccountPage(props: { page: PageContext; fromConfig: boolean; err
             {t(page, 'currentPassword')}
             <input type="password" name="current" autocomplete="current-password" required />
           </label>
-          <label>
-            {t(page, 'newPassword')}
-            <input type="password" name="password" autocomplete="new-password" minlength={8} required />
-          </label>
-          <label>
-            {t(page, 'repeatPassword')}
-            <input type="password" name="repeat" autocomplete="new-password" minlength={8} required />
-          </label>
+          <NewPasswordFields page={page} />
           <button type="submit">{t(page, 'save')}</button>
         </form>
       )}
     </Layout>
+  );
+}
+
+/** A new password typed twice, the same on first-run setup and on password change. */
+function NewPasswordFields(props: { page: PageContext }) {
+  const { page } = props;
+  return (
+    <>
+      <label>
+        {t(page, 'newPassword')}
+        <input type="password" name="password" autocomplete="new-password" minlength={8} required />
+      </label>
+      <label>
+        {t(page, 'repeatPassword')}
+        <input type="password" name="repeat" autocomplete="new-password" minlength={8} required />
+      </label>
+    </>
   );
 }
