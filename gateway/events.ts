@@ -5,6 +5,11 @@ import type { Punch, UpgradeOffer } from './model';
 export interface GatewayEvents {
   'punches.journaled': [punches: readonly Punch[]];
   'terminal.online': [terminalId: string, online: boolean];
+  /**
+   * The first catch-up read after a (re)connect has ended, whatever its outcome: the terminal's
+   * link is free for other work. Punches come first after an outage; roster writes wait for this.
+   */
+  'terminal.caughtUp': [terminalId: string];
   'terminal.error': [terminalId: string, message: string];
   'roster.changed': [workerIds: readonly string[]];
   'upgrade.offered': [offer: UpgradeOffer];

@@ -52,7 +52,7 @@ export function encodeAttendance40(a: ZkAttendance, out = Buffer.alloc(ATT_SIZE_
 export function decodeAttendance40(b: Buffer, at = 0): ZkAttendance {
   return {
     uid: b.readUInt16LE(at),
-    pin: asciiField(b, at + 2, 24),
+    pin: pinField(b, at + 2, 24),
     verify: b.readUInt8(at + 26),
     time: decodeZkTime(b.readUInt32LE(at + 27)),
     state: b.readUInt8(at + 31),
@@ -185,7 +185,36 @@ export function splitTable(buffer: Buffer, what: string): { body: Buffer; declar
 }
 
 /** User ids are ASCII digits (or letters): a native decode, hot in 100,000-record downloads. */
-function asciiField(b: Buffer, start: number, width: number): string {
+/**
+ * The PIN of an attendance record. A log holds the same few hundred PINs over and over, and they
+ * are digits almost always: those come from a cache, one string per PIN, so a 100,000-record read
+ * makes no string per record, and every map keyed by PIN downstream (de-duplication, the index)
+ * looks up a string whose hash is already known. Anything else is read as UTF-8.
+ */
+function pinField(b: Buffer, start: number, width: number): string {
+  let value = 0;
+  let length = 0;
+  for (; length < width; length++) {
+    const c = b[start + length] as number;
+    if (c === 0) break;
+    if (c < 0x30 || c > 0x39 || length === 9) return textField(b, start, width);
+    value = value * 10 + (c - 0x30);
+  }
+  // "7" and "007" are different PINs: the length is part of the key.
+  const key = value * 16 + length;
+  let pin = digitPins.get(key);
+  if (pin === undefined) {
+    if (digitPins.size >= DIGIT_PIN_CACHE) digitPins.clear();
+    pin = b.toString('latin1', start, start + length);
+    digitPins.set(key, pin);
+  }
+  return pin;
+}
+
+const DIGIT_PIN_CACHE = 100_000;
+const digitPins = new Map<number, string>();
+
+function textField(b: Buffer, start: number, width: number): string {
   const nul = b.indexOf(0, start);
   const end = nul < 0 || nul > start + width ? start + width : nul;
   return b.toString('utf8', start, end);

@@ -139,10 +139,15 @@ export class ZkSession {
       let got = 0;
       while (got < size) {
         const want = Math.min(MAX_CHUNK, size - got);
-        got += await this.readChunk(out, got, want, what);
-        onProgress?.(got, size, out);
+        // The next chunk is asked for before the last one is handed on: the terminal sends while
+        // the caller decodes and journals, instead of waiting for it (it only reads `out` below `got`).
+        const chunk = this.readChunk(out, got, want, what);
+        if (got > 0) reportWhileInFlight(onProgress, got, size, out, chunk);
+        got += await chunk;
       }
-      const freed = await this.roundTrip(Cmd.FREE_DATA);
+      const freeing = this.roundTrip(Cmd.FREE_DATA);
+      reportWhileInFlight(onProgress, got, size, out, freeing);
+      const freed = await freeing;
       if (freed.command !== Cmd.ACK_OK) throw new ZkReplyError(`${what} (FREE_DATA)`, freed.command);
       return out;
     });
@@ -242,5 +247,26 @@ export class ZkSession {
         else resolve(p);
       };
     });
+  }
+}
+
+/**
+ * Hands the table read so far to `onProgress` while `inFlight` (the next request) is on the wire.
+ * A throwing callback must not leave that request's failure unhandled: it is awaited, then the
+ * callback's error is thrown.
+ */
+function reportWhileInFlight(
+  onProgress: ((got: number, total: number, filled: Buffer) => void) | undefined,
+  got: number,
+  total: number,
+  filled: Buffer,
+  inFlight: Promise<unknown>,
+): void {
+  if (!onProgress) return;
+  try {
+    onProgress(got, total, filled);
+  } catch (error) {
+    inFlight.catch(() => undefined);
+    throw error;
   }
 }

@@ -47,7 +47,11 @@ export function alertsOf(
     }
   }
   const byTerminal = new Map<string, string[]>();
-  for (const u of unmatched) byTerminal.set(u.terminalId, [...(byTerminal.get(u.terminalId) ?? []), u.pin]);
+  for (const u of unmatched) {
+    const pins = byTerminal.get(u.terminalId);
+    if (pins) pins.push(u.pin);
+    else byTerminal.set(u.terminalId, [u.pin]);
+  }
   for (const [terminalId, pins] of byTerminal) {
     const shown = pins.slice(0, 10).join(', ');
     alerts.push(

@@ -65,6 +65,8 @@ const FALLBACK_METHOD: VerifyMethod = 'fp';
  * verify code → method, terminal setting or punch state → direction, then de-duplication.
  * Nothing is dropped: an unknown PIN or an impossible time is journaled with a flag.
  */
+type UnmatchedEntry = { -readonly [K in keyof UnmatchedPin]: UnmatchedPin[K] };
+
 /** How many distinct unmatched PINs are remembered for the alert (the punches themselves are all journaled). */
 const UNMATCHED_MEMORY = 200;
 
@@ -77,7 +79,9 @@ export class JournalUnavailableError extends Error {
 }
 
 export class PunchPipeline {
-  private readonly unmatched = new Map<string, { -readonly [K in keyof UnmatchedPin]: UnmatchedPin[K] }>();
+  /** Unmatched PINs in the order first seen (for eviction), and the same entries by terminal and PIN. */
+  private readonly unmatched = new Set<UnmatchedEntry>();
+  private readonly unmatchedByTerminal = new Map<string, Map<string, UnmatchedEntry>>();
   private readonly held = new Map<string, PunchDraft>();
   private journalError: { message: string; since: number } | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -111,7 +115,7 @@ export class PunchPipeline {
     const receivedMs = this.deps.clock.now();
     for (const raw of raws) {
       const draft = this.normalize(raw, receivedMs);
-      if (!this.deps.dedup.claim(draft.key, draft.atMs)) {
+      if (!this.deps.dedup.claim(draft)) {
         duplicates++;
         this.deps.metrics.punchesDuplicate.inc({ terminal: raw.terminalId });
         continue;
@@ -123,7 +127,7 @@ export class PunchPipeline {
       journaled = await this.deps.journal.append(drafts);
       this.journalError = undefined;
     } catch (error) {
-      for (const draft of drafts) this.deps.dedup.release(draft.key);
+      for (const draft of drafts) this.deps.dedup.release(draft);
       this.hold(drafts, error as Error);
       throw new JournalUnavailableError(error as Error);
     }
@@ -166,7 +170,7 @@ export class PunchPipeline {
   }
 
   private async retryHeld(): Promise<void> {
-    const drafts = [...this.held.values()].filter((d) => this.deps.dedup.claim(d.key, d.atMs));
+    const drafts = [...this.held.values()].filter((d) => this.deps.dedup.claim(d));
     try {
       const journaled = await this.deps.journal.append(drafts);
       this.held.clear();
@@ -176,7 +180,7 @@ export class PunchPipeline {
       this.deps.logger.info({ punches: journaled.length }, 'journal writable again; held punches stored');
       this.published(journaled);
     } catch (error) {
-      for (const draft of drafts) this.deps.dedup.release(draft.key);
+      for (const draft of drafts) this.deps.dedup.release(draft);
       if (this.journalError) this.journalError.message = (error as Error).message;
     }
   }
@@ -217,21 +221,32 @@ export class PunchPipeline {
     );
   }
 
+  /** Runs for every unmatched punch (a whole catch-up read, before the roster arrives): no key string is built. */
   private noteUnmatched(punch: Punch): void {
-    const key = `${punch.terminalId}|${punch.pin}`;
-    const known = this.unmatched.get(key);
+    let pins = this.unmatchedByTerminal.get(punch.terminalId);
+    const known = pins?.get(punch.pin);
     if (known) {
       known.count++;
       known.lastAt = punch.receivedMs;
       return;
     }
-    this.unmatched.set(key, {
+    if (!pins) {
+      pins = new Map();
+      this.unmatchedByTerminal.set(punch.terminalId, pins);
+    }
+    const entry: UnmatchedEntry = {
       terminalId: punch.terminalId,
       pin: punch.pin,
       count: 1,
       lastAt: punch.receivedMs,
-    });
-    if (this.unmatched.size > UNMATCHED_MEMORY) this.unmatched.delete(this.unmatched.keys().next().value!);
+    };
+    pins.set(punch.pin, entry);
+    this.unmatched.add(entry);
+    if (this.unmatched.size > UNMATCHED_MEMORY) {
+      const oldest = this.unmatched.values().next().value!;
+      this.unmatched.delete(oldest);
+      this.unmatchedByTerminal.get(oldest.terminalId)?.delete(oldest.pin);
+    }
   }
 
   normalize(raw: RawPunch, receivedMs = this.deps.clock.now()): PunchDraft {

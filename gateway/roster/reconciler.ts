@@ -91,8 +91,9 @@ export class Reconciler {
     this.running = true;
     this.unsubscribes.push(
       this.deps.bus.on('roster.changed', () => this.requestRun()),
-      this.deps.bus.on('terminal.online', (id, online) => {
-        if (id === this.deps.terminalId && online) this.requestRun();
+      // Not on 'terminal.online': the punches the terminal kept while it was away are read first.
+      this.deps.bus.on('terminal.caughtUp', (id) => {
+        if (id === this.deps.terminalId) this.requestRun();
       }),
     );
     this.loop = this.run();

@@ -155,10 +155,16 @@ export class TerminalSupervisor {
             this.timer.interrupt();
           }),
         );
-        await this.checkClockSafely();
+        // Punches first: what the terminal stored while we were away is journaled before the clock
+        // check and before the reconciler (woken by 'terminal.caughtUp') takes the link.
         let polls = 0;
         while (this.running && this.connected) {
-          await this.catchUp();
+          try {
+            await this.catchUp();
+          } finally {
+            if (polls === 0) this.deps.bus.emit('terminal.caughtUp', this.id);
+          }
+          if (polls === 0) await this.checkClockSafely();
           if (++polls % (this.deps.options.clockCheckEvery ?? 60) === 0) await this.checkClockSafely();
           await this.timer.sleep(this.deps.options.pollSeconds * 1000);
         }

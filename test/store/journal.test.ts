@@ -131,7 +131,11 @@ describe('punch journal', () => {
 
 describe('journal line format', () => {
   it('is exactly the JSON of the punch, whatever the strings hold', async () => {
-    const { formatJournalLine, parseJournalLine } = await import('../../gateway/store/journal-line');
+    const { JournalLineEncoder, parseJournalLine } = await import('../../gateway/store/journal-line');
+    // One frozen list used again and again, as the pipeline shares them: its bytes are kept.
+    const SHARED_FLAGS = Object.freeze(['unmatched', 'clock_suspect'] as const);
+    // Small, so that growing the buffer is exercised too.
+    const encoder = new JournalLineEncoder(16);
     const fc = (await import('fast-check')).default;
     const text = fc.string({ unit: 'binary', maxLength: 30 });
     fc.assert(
@@ -143,16 +147,28 @@ describe('journal line format', () => {
           workerId: fc.option(text, { nil: null }),
           direction: fc.constantFrom('in' as const, 'out' as const),
           method: fc.constantFrom('fp' as const, 'fa' as const, 'card' as const, 'pwd' as const),
-          atMs: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+          // Whole seconds (every wall-clock terminal) take a shortcut of their own.
+          atMs: fc.oneof(
+            fc.integer({ min: 0, max: 4_102_444_800_000 }),
+            fc.integer({ min: 0, max: 4_102_444_800 }).map((s) => s * 1000),
+          ),
           source: fc.constantFrom('realtime' as const, 'poll' as const, 'push' as const),
-          flags: fc.subarray(['unmatched', 'removed_worker', 'unknown_verify', 'clock_suspect'] as const),
+          // Frozen lists are shared by the pipeline and their text is kept; both kinds are checked.
+          flags: fc
+            .subarray(['unmatched', 'removed_worker', 'unknown_verify', 'clock_suspect'] as const)
+            .chain((list) => fc.constantFrom(list, Object.freeze([...list]), SHARED_FLAGS)),
           receivedMs: fc.integer({ min: 0, max: 4_102_444_800_000 }),
         }),
         fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
         (draft, seq) => {
-          const line = formatJournalLine(draft, seq);
-          expect(line).toBe(JSON.stringify({ ...draft, seq }));
-          expect(parseJournalLine(line)).toEqual({ ...draft, seq });
+          encoder.clear();
+          encoder.write(draft, seq);
+          encoder.write(draft, 1);
+          const expected = (n: number) => `${JSON.stringify({ ...draft, seq: n })}\n`;
+          const lines = encoder.bytes.toString('utf8');
+          expect(lines).toBe(expected(seq) + expected(1));
+          expect(encoder.bytes.equals(Buffer.from(expected(seq) + expected(1), 'utf8'))).toBe(true);
+          expect(parseJournalLine(expected(seq))).toEqual({ ...draft, seq });
         },
       ),
       { numRuns: 2000, seed: 42 },

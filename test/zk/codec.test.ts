@@ -128,6 +128,28 @@ describe('records', () => {
     expect(b[31]).toBe(1);
     expect(decodeAttendance40(b)).toEqual(punch);
   });
+  it('reads every kind of PIN in an attendance record, cached digits or not', () => {
+    const pins = [
+      '7',
+      '007',
+      '0',
+      '',
+      '123456789',
+      '1234567890',
+      '00000000000000000000001',
+      'A12',
+      '12A',
+      'x-9.b',
+      '7',
+    ];
+    for (const pin of pins) {
+      const decoded = decodeAttendance40(encodeAttendance40({ ...punch, pin })).pin;
+      expect(decoded).toBe(pin);
+    }
+    // One string per digit PIN: the same instance each time it is read.
+    const b = encodeAttendance40({ ...punch, pin: '4242' });
+    expect(Object.is(decodeAttendance40(b).pin, decodeAttendance40(b).pin)).toBe(true);
+  });
   it('16-byte attendance (old firmware) round-trips', () => {
     const b = encodeAttendance16(punch);
     expect(b.toString('hex').slice(0, 8)).toBe('67120000');
