@@ -142,11 +142,11 @@ export class ZkSession {
         // The next chunk is asked for before the last one is handed on: the terminal sends while
         // the caller decodes and journals, instead of waiting for it (it only reads `out` below `got`).
         const chunk = this.readChunk(out, got, want, what);
-        if (got > 0) reportWhileInFlight(onProgress, got, size, out, chunk);
+        await settledIfThrows(chunk, () => got > 0 && onProgress?.(got, size, out));
         got += await chunk;
       }
       const freeing = this.roundTrip(Cmd.FREE_DATA);
-      reportWhileInFlight(onProgress, got, size, out, freeing);
+      await settledIfThrows(freeing, () => onProgress?.(got, size, out));
       const freed = await freeing;
       if (freed.command !== Cmd.ACK_OK) throw new ZkReplyError(`${what} (FREE_DATA)`, freed.command);
       return out;
@@ -251,22 +251,15 @@ export class ZkSession {
 }
 
 /**
- * Hands the table read so far to `onProgress` while `inFlight` (the next request) is on the wire.
- * A throwing callback must not leave that request's failure unhandled: it is awaited, then the
- * callback's error is thrown.
+ * Runs `report` (handing on the table read so far) while `inFlight`, the next request, is on the
+ * wire. If it throws, the request is waited for before the error goes on: the session's one
+ * command in flight must be over before the next may start.
  */
-function reportWhileInFlight(
-  onProgress: ((got: number, total: number, filled: Buffer) => void) | undefined,
-  got: number,
-  total: number,
-  filled: Buffer,
-  inFlight: Promise<unknown>,
-): void {
-  if (!onProgress) return;
+async function settledIfThrows(inFlight: Promise<unknown>, report: () => unknown): Promise<void> {
   try {
-    onProgress(got, total, filled);
+    report();
   } catch (error) {
-    inFlight.catch(() => undefined);
+    await inFlight.catch(() => undefined);
     throw error;
   }
 }

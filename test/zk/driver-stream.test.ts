@@ -100,3 +100,40 @@ describe('ZkDriver streamed catch-up', () => {
     expect((await driver.readPunchesSince(null)).punches).toHaveLength(20_000);
   });
 });
+
+describe('ZkSession chunked read hand-over', () => {
+  it('a hand-over that throws ends the read after the request on the wire, and the session goes on', async () => {
+    const { openTcpLink } = await import('../../adapters/zk/link');
+    const { ZkSession } = await import('../../adapters/zk/session');
+    const { READ_ATTENDANCE } = await import('../../adapters/zk/requests');
+    const { Cmd } = await import('../../adapters/zk/constants');
+    const emulator = await lab.emulator({ users: 5, records: 5000, mode: 'chunked', coalesce: false });
+    let session: InstanceType<typeof ZkSession> | undefined;
+    const link = await openTcpLink('127.0.0.1', emulator.port, 2000, {
+      onBody: (body) => session?.receive(body),
+      onClose: () => undefined,
+    });
+    session = new ZkSession(link, {
+      timeoutMs: 2000,
+      onEvent: () => undefined,
+    });
+    try {
+      await session.open();
+      const handedOn: number[] = [];
+      const read = session.readBuffer(READ_ATTENDANCE, 'attendance log', (got) => {
+        handedOn.push(got);
+        if (handedOn.length === 2) throw new Error('journal refused');
+      });
+      await expect(read).rejects.toThrow('journal refused');
+      // Thrown while the third chunk was asked for: that chunk was received before the error went on.
+      expect(handedOn).toEqual([65_472, 130_944]);
+      // Nothing of the abandoned read arrives late to be mistaken for the next answer.
+      const table = await session.readBuffer(READ_ATTENDANCE, 'attendance log');
+      expect(table.readUInt32LE(0)).toBe(5000 * 40);
+      const reply = await session.request(Cmd.GET_FREE_SIZES);
+      expect(reply.command).toBe(Cmd.ACK_OK);
+    } finally {
+      await link.close();
+    }
+  });
+});
