@@ -67,8 +67,12 @@ const FALLBACK_METHOD: VerifyMethod = 'fp';
  */
 type UnmatchedEntry = { -readonly [K in keyof UnmatchedPin]: UnmatchedPin[K] };
 
-/** How many distinct unmatched PINs are remembered for the alert (the punches themselves are all journaled). */
-const UNMATCHED_MEMORY = 200;
+/**
+ * How many distinct unmatched PINs are remembered for the alert (the punches themselves are all
+ * journaled). A bound against hostile input, above any site's head count: a terminal whose whole
+ * crew is not on the roster yet must not evict and re-add an entry for every punch of a catch-up.
+ */
+const UNMATCHED_MEMORY = 2000;
 
 /** The journal could not store punches; nothing was acknowledged to the terminal. */
 export class JournalUnavailableError extends Error {

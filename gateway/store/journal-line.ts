@@ -41,7 +41,6 @@ const KEY = ascii('{"key":');
 const WORKER = ascii(',"workerId":');
 const NULL = ascii('null');
 const AT = ascii(',"atMs":');
-const RECEIVED = ascii(',"receivedMs":');
 const SEQ = ascii(',"seq":');
 const END = ascii('}\n');
 /** Room for everything in a line but its free-text strings. */
@@ -67,6 +66,8 @@ export class JournalLineEncoder {
   private readonly directionMethod = new Map<string, Map<string, Uint8Array>>();
   /** `,"source":"…","flags":` by source. */
   private readonly sources = new Map<string, Uint8Array>();
+  /** `,"receivedMs":…` of the last receive time written: the punches of one ingest share it. */
+  private received: { ms: number; bytes: Uint8Array } = { ms: Number.NaN, bytes: new Uint8Array(0) };
   /** `[…]` of the frozen flag lists the pipeline shares (one per combination). */
   private readonly flagLists = new WeakMap<readonly string[], Uint8Array>();
 
@@ -103,11 +104,21 @@ export class JournalLineEncoder {
     at = workerId === null ? copy(buffer, at, NULL) : jsonString(buffer, at, workerId);
     at = copy(buffer, at, directionMethod);
     at = copy(buffer, at, AT);
-    at = jsonNumber(buffer, at, atMs);
+    // Whole seconds (every wall-clock terminal): the seconds, then "000", in small-integer arithmetic.
+    if (atMs % 1000 === 0 && atMs >= 1000 && atMs <= MAX_SMALL * 1000) {
+      at = smallInteger(buffer, at, atMs / 1000);
+      buffer[at] = 0x30;
+      buffer[at + 1] = 0x30;
+      buffer[at + 2] = 0x30;
+      at += 3;
+    } else at = jsonNumber(buffer, at, atMs);
     at = copy(buffer, at, source);
     at = this.flagList(at, draft.flags);
-    at = copy(buffer, at, RECEIVED);
-    at = jsonNumber(buffer, at, draft.receivedMs);
+    at = copy(
+      buffer,
+      at,
+      draft.receivedMs === this.received.ms ? this.received.bytes : this.receivedBytes(draft.receivedMs),
+    );
     at = copy(buffer, at, SEQ);
     at = jsonNumber(buffer, at, seq);
     this.at = copy(buffer, at, END);
@@ -125,6 +136,11 @@ export class JournalLineEncoder {
     // Bounded, in case terminal ids ever came from outside the configuration.
     if (this.terminals.size < 4096) this.terminals.set(id, bytes);
     return bytes;
+  }
+
+  private receivedBytes(ms: number): Uint8Array {
+    this.received = { ms, bytes: jsonBytes(`,"receivedMs":${JSON.stringify(ms) ?? 'null'}`) };
+    return this.received.bytes;
   }
 
   private sourceBytes(source: string): Uint8Array {
@@ -164,7 +180,7 @@ export class JournalLineEncoder {
     }
     buffer[at++] = 0x5d;
     // A copy: the buffer is written over by the next group.
-    if (Object.isFrozen(flags)) this.flagLists.set(flags, Uint8Array.prototype.slice.call(buffer, start, at));
+    if (Object.isFrozen(flags)) this.flagLists.set(flags, new Uint8Array(buffer.subarray(start, at)));
     return at;
   }
 }
@@ -172,8 +188,9 @@ export class JournalLineEncoder {
 /** Smis (small integers) on 64-bit V8: arithmetic on them allocates nothing. */
 const MAX_SMALL = 0x7fffffff;
 
+/** Always a plain Uint8Array (never a Buffer), so `copy` reads one kind of array. */
 function jsonBytes(text: string): Uint8Array {
-  return PRINTABLE_ASCII.test(text) ? ascii(text) : Buffer.from(text, 'utf8');
+  return PRINTABLE_ASCII.test(text) ? ascii(text) : new Uint8Array(Buffer.from(text, 'utf8'));
 }
 
 function copy(buffer: Buffer, at: number, bytes: Uint8Array): number {
