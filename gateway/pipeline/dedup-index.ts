@@ -16,13 +16,21 @@ export interface PunchIdentity {
  * punch read again after a restart, a reconnect or an ADMS resend is stored once. Bounded by a
  * time window: older re-reads are prevented by the drivers' cursors.
  *
- * Held as terminal → PIN → set of seconds rather than one map of "terminal|pin|second" strings: a
- * catch-up read claims 100,000 punches at a time, and hashing a fresh key string per punch into a
- * map that keeps growing cost ten times more (and kept 100,000 strings alive for the collector).
+ * Each (terminal, PIN) pair gets a small number, and the (pair, second) entries live in an
+ * open-addressing table of two typed arrays. A catch-up read claims 100,000 punches at a time: one
+ * map of "terminal|pin|second" strings cost ten times more (a fresh key string hashed per punch),
+ * and even maps of sets kept the collector busy with their growing tables. Here a claim allocates
+ * nothing, and the collector never walks the entries.
  */
 export class DedupIndex {
-  private readonly terminals = new Map<string, Map<string, Set<number>>>();
+  /** terminal → PIN → pair number (from 1). */
+  private readonly pairs = new Map<string, Map<string, number>>();
+  private nextPair = 1;
+  /** Per slot: the pair number, EMPTY, or REMOVED (a released entry a probe must walk past). */
+  private slotPairs = new Int32Array(INITIAL_SLOTS);
+  private slotSeconds = new Float64Array(INITIAL_SLOTS);
   private count = 0;
+  private removed = 0;
 
   constructor(
     private readonly windowDays: number,
@@ -41,51 +49,114 @@ export class DedupIndex {
   }
 
   has(punch: PunchIdentity): boolean {
-    return this.terminals.get(punch.terminalId)?.get(punch.pin)?.has(secondOf(punch.atMs)) ?? false;
+    const pair = this.pairs.get(punch.terminalId)?.get(punch.pin);
+    return pair !== undefined && this.find(pair, secondOf(punch.atMs)) >= 0;
   }
 
   /** Claims a punch before the journal write, so two readers of the same punch cannot both store it. */
   claim(punch: PunchIdentity): boolean {
-    let pins = this.terminals.get(punch.terminalId);
-    if (!pins) {
-      pins = new Map();
-      this.terminals.set(punch.terminalId, pins);
-    }
-    let seconds = pins.get(punch.pin);
-    if (!seconds) {
-      seconds = new Set();
-      pins.set(punch.pin, seconds);
-    }
+    const pair = this.pairOf(punch.terminalId, punch.pin);
     const second = secondOf(punch.atMs);
-    if (seconds.has(second)) return false;
-    seconds.add(second);
+    const mask = this.slotPairs.length - 1;
+    let slot = slotOf(pair, second, mask);
+    let firstRemoved = -1;
+    for (;;) {
+      const held = this.slotPairs[slot] as number;
+      if (held === EMPTY) break;
+      if (held === REMOVED) {
+        if (firstRemoved < 0) firstRemoved = slot;
+      } else if (held === pair && this.slotSeconds[slot] === second) return false;
+      slot = (slot + 1) & mask;
+    }
+    if (firstRemoved >= 0) {
+      slot = firstRemoved;
+      this.removed--;
+    }
+    this.slotPairs[slot] = pair;
+    this.slotSeconds[slot] = second;
     this.count++;
+    // At most half full (removed slots included), so probes stay short and always end.
+    if ((this.count + this.removed) * 2 > this.slotPairs.length) this.rebuild(() => true);
     return true;
   }
 
   release(punch: PunchIdentity): void {
-    if (this.terminals.get(punch.terminalId)?.get(punch.pin)?.delete(secondOf(punch.atMs))) this.count--;
+    const pair = this.pairs.get(punch.terminalId)?.get(punch.pin);
+    if (pair === undefined) return;
+    const slot = this.find(pair, secondOf(punch.atMs));
+    if (slot < 0) return;
+    this.slotPairs[slot] = REMOVED;
+    this.count--;
+    this.removed++;
   }
 
   prune(): void {
     const since = secondOf(this.now() - this.windowDays * DAY_MS);
-    for (const [terminalId, pins] of this.terminals) {
-      for (const [pin, seconds] of pins) {
-        for (const second of seconds) {
-          if (second < since) {
-            seconds.delete(second);
-            this.count--;
-          }
-        }
-        if (seconds.size === 0) pins.delete(pin);
-      }
-      if (pins.size === 0) this.terminals.delete(terminalId);
-    }
+    this.rebuild((second) => second >= since);
   }
 
   get size(): number {
     return this.count;
   }
+
+  private pairOf(terminalId: string, pin: string): number {
+    let pins = this.pairs.get(terminalId);
+    if (!pins) {
+      pins = new Map();
+      this.pairs.set(terminalId, pins);
+    }
+    let pair = pins.get(pin);
+    if (pair === undefined) {
+      pair = this.nextPair++;
+      pins.set(pin, pair);
+    }
+    return pair;
+  }
+
+  private find(pair: number, second: number): number {
+    const mask = this.slotPairs.length - 1;
+    for (let slot = slotOf(pair, second, mask); ; slot = (slot + 1) & mask) {
+      const held = this.slotPairs[slot] as number;
+      if (held === EMPTY) return -1;
+      if (held === pair && this.slotSeconds[slot] === second) return slot;
+    }
+  }
+
+  /** A fresh table holding the entries `keep` accepts, sized for twice as many as there are. */
+  private rebuild(keep: (second: number) => boolean): void {
+    const oldPairs = this.slotPairs;
+    const oldSeconds = this.slotSeconds;
+    let slots = INITIAL_SLOTS;
+    while (slots < this.count * 4) slots *= 2;
+    this.slotPairs = new Int32Array(slots);
+    this.slotSeconds = new Float64Array(slots);
+    this.count = 0;
+    this.removed = 0;
+    const mask = slots - 1;
+    for (let i = 0; i < oldPairs.length; i++) {
+      const pair = oldPairs[i] as number;
+      const second = oldSeconds[i] as number;
+      if (pair <= 0 || !keep(second)) continue;
+      let slot = slotOf(pair, second, mask);
+      while (this.slotPairs[slot] !== EMPTY) slot = (slot + 1) & mask;
+      this.slotPairs[slot] = pair;
+      this.slotSeconds[slot] = second;
+      this.count++;
+    }
+  }
+}
+
+const EMPTY = 0;
+const REMOVED = -1;
+const INITIAL_SLOTS = 1024;
+
+/** Mixes pair and second (a multiplicative hash), so neighbouring seconds of one PIN spread out. */
+function slotOf(pair: number, second: number, mask: number): number {
+  let h = Math.imul(second | 0, 0x9e3779b1) ^ Math.imul(pair, 0x85ebca6b);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h & mask;
 }
 
 function secondOf(atMs: number): number {

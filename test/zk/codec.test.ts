@@ -94,6 +94,20 @@ describe('ZK time', () => {
     expect(decodeTimeHex(encodeTimeHex('2026-11-22T15:09:34'))).toBe('2026-11-22T15:09:34');
     expect(encodeTimeHex('2026-11-22T15:09:34').toString('hex')).toBe('1a0b160f0922');
   });
+  it('decodes a log in time order (the minute is remembered) exactly as each time alone', () => {
+    // Seconds of one minute, the minute's end, the next hour, back in time, and the same minute again.
+    const walls = [
+      '2026-11-22T08:15:00',
+      '2026-11-22T08:15:01',
+      '2026-11-22T08:15:59',
+      '2026-11-22T08:16:00',
+      '2026-11-22T09:16:00',
+      '2026-11-21T09:16:30',
+      '2026-11-22T08:15:30',
+      '2026-11-22T08:15:30',
+    ];
+    expect(walls.map((w) => decodeZkTime(encodeZkTime(w)))).toEqual(walls);
+  });
   it('rejects malformed or out-of-range wall times clearly', () => {
     expect(() => encodeZkTime('2024-13-01T00:00:00')).toThrow(/out of range/);
     expect(() => encodeZkTime('2024-01-01 00:00:00')).toThrow(/wall time/);
