@@ -205,7 +205,10 @@ export class PunchPipeline {
         }
       }
       counts.count++;
-      for (const flag of punch.flags) {
+      // An index loop: for-of over a frozen flag list allocates an iterator result a step.
+      const flags = punch.flags;
+      for (let i = 0; i < flags.length; i++) {
+        const flag = flags[i] as PunchFlag;
         counts.flags.set(flag, (counts.flags.get(flag) ?? 0) + 1);
         if (flag === 'unmatched') this.noteUnmatched(punch);
       }
@@ -282,7 +285,9 @@ export class PunchPipeline {
       (terminal === undefined || terminal.direction === 'state'
         ? directionOfState(raw.state)
         : terminal.direction);
-    return {
+    // Built with the journal's `seq` slot already in place (0 until it is appended): giving every
+    // draft a new property at append time would grow each object's property store.
+    const draft: Punch = {
       key: punchKey(raw.terminalId, raw.pin, atMs),
       terminalId: raw.terminalId,
       pin: raw.pin,
@@ -293,6 +298,8 @@ export class PunchPipeline {
       source: raw.source,
       flags: flagSet(flagBits),
       receivedMs,
+      seq: 0,
     };
+    return draft;
   }
 }

@@ -90,7 +90,9 @@ export class PunchIndex {
     this.kind[row] =
       out | ((METHOD_BITS.get(punch.method) ?? 0) << 1) | ((SOURCE_BITS.get(punch.source) ?? 0) << 3);
     let flags = 0;
-    for (const flag of punch.flags) flags |= FLAG_BITS.get(flag) ?? 0;
+    // An index loop: for-of over the pipeline's frozen flag lists allocates an iterator result a step.
+    const list = punch.flags;
+    for (let i = 0; i < list.length; i++) flags |= FLAG_BITS.get(list[i] as PunchFlag) ?? 0;
     this.flags[row] = flags;
     if (punch.workerId === null) {
       this.worker[row] = -1;
