@@ -435,9 +435,13 @@ export class Gateway {
   async stop(): Promise<void> {
     clearInterval(this.housekeeping);
     clearInterval(this.upgradeCheck);
-    await Promise.all([...this.reconcilers.values()].map((r) => r.stop()));
+    // Reconcilers take no new pass from here on, but one in flight may be waiting on a terminal
+    // (an ADMS command waits for the device to call in): stopping the supervisors disconnects the
+    // drivers, which fails such waits at once, and only then are the reconcilers awaited.
+    const reconcilersStopped = Promise.all([...this.reconcilers.values()].map((r) => r.stop()));
     await Promise.all(this.supervisors.map((s) => s.stop()));
     await this.admsServer?.stop();
+    await reconcilersStopped;
     await Promise.all(this.outboxes.map(({ outbox }) => outbox.stop()));
     await Promise.all(this.outboxes.map(({ upstream }) => upstream.stop().catch(() => undefined)));
     if (this.server) await closeServer(this.server);

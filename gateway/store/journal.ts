@@ -141,16 +141,23 @@ export class PunchJournal {
     const firstSeq = this.nextSeq;
     const results: Punch[][] = [];
     let seq = firstSeq;
-    this.lines.clear();
-    for (const pending of group) {
-      const { drafts } = pending;
-      const punches: Punch[] = new Array(drafts.length);
-      for (let i = 0; i < drafts.length; i++) {
-        const draft = drafts[i]!;
-        this.lines.write(draft, seq);
-        punches[i] = withSeq(draft, seq++);
+    try {
+      this.lines.clear();
+      for (const pending of group) {
+        const { drafts } = pending;
+        const punches: Punch[] = new Array(drafts.length);
+        for (let i = 0; i < drafts.length; i++) {
+          const draft = drafts[i]!;
+          this.lines.write(draft, seq);
+          punches[i] = withSeq(draft, seq++);
+        }
+        results.push(punches);
       }
-      results.push(punches);
+    } catch (error) {
+      // Every append must settle: a caller waiting forever would hold a terminal's acknowledgement.
+      this.options.logger.error({ error: (error as Error).message }, 'journal: could not encode punches');
+      for (const pending of group) pending.reject(error as Error);
+      return;
     }
     const bytes = this.lines.bytes;
     try {

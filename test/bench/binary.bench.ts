@@ -5,9 +5,9 @@
  *
  * Memory is measured on an installed copy, made as build/install.sh makes it (`install -m 0755`),
  * because that is the file a box runs. The file postject has just written is measured too and
- * reported beside it: on this kernel its page-cache pages are large folios, and a fault maps a
- * whole folio, so ~12 MB more of the (shared, clean, reclaimable) binary counts as resident. A
- * copy, or the same file read again after the page cache is dropped, does not show it
+ * reported beside it: ~12 MB more of the (shared, clean, reclaimable) binary counts as resident
+ * for it, likely because its page cache is held in large folios that a fault maps whole. A copy,
+ * or the same file read again after the page cache is dropped, does not show it
  * (docs/packaging.md has the figures).
  */
 import { execFileSync } from 'node:child_process';
