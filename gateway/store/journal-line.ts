@@ -41,6 +41,7 @@ const KEY = ascii('{"key":');
 const WORKER = ascii(',"workerId":');
 const NULL = ascii('null');
 const AT = ascii(',"atMs":');
+const RECEIVED = ascii(',"receivedMs":');
 const SEQ = ascii(',"seq":');
 const END = ascii('}\n');
 /** Room for everything in a line but its free-text strings. */
@@ -66,8 +67,10 @@ export class JournalLineEncoder {
   private readonly directionMethod = new Map<string, Map<string, Uint8Array>>();
   /** `,"source":"…","flags":` by source. */
   private readonly sources = new Map<string, Uint8Array>();
-  /** `,"receivedMs":…` of the last receive time written: the punches of one ingest share it. */
-  private received: { ms: number; bytes: Uint8Array } = { ms: Number.NaN, bytes: new Uint8Array(0) };
+  /** Where the last line's `,"receivedMs":…` is in the buffer (end 0: none since `clear`). */
+  private receivedMs = Number.NaN;
+  private receivedStart = 0;
+  private receivedEnd = 0;
   /** `[…]` of the frozen flag lists the pipeline shares (one per combination). */
   private readonly flagLists = new WeakMap<readonly string[], Uint8Array>();
 
@@ -83,6 +86,7 @@ export class JournalLineEncoder {
   /** Starts over; a buffer grown past `keepBytes` by a large batch is let go. */
   clear(keepBytes = 1024 * 1024): void {
     this.at = 0;
+    this.receivedEnd = 0;
     if (this.buffer.length > keepBytes) this.buffer = Buffer.allocUnsafe(keepBytes);
   }
 
@@ -114,20 +118,28 @@ export class JournalLineEncoder {
     } else at = jsonNumber(buffer, at, atMs);
     at = copy(buffer, at, source);
     at = this.flagList(at, draft.flags);
-    at = copy(
-      buffer,
-      at,
-      draft.receivedMs === this.received.ms ? this.received.bytes : this.receivedBytes(draft.receivedMs),
-    );
-    at = copy(buffer, at, SEQ);
-    at = jsonNumber(buffer, at, seq);
-    this.at = copy(buffer, at, END);
+    // Flag lists that are not the pipeline's may have grown the buffer.
+    const out = this.buffer;
+    const receivedMs = draft.receivedMs;
+    if (receivedMs === this.receivedMs && this.receivedEnd > 0) {
+      // The punches of one ingest share their receive time: its bytes are copied from the line before.
+      for (let i = this.receivedStart; i < this.receivedEnd; i++) out[at++] = out[i] as number;
+    } else {
+      this.receivedMs = receivedMs;
+      this.receivedStart = at;
+      at = jsonNumber(out, copy(out, at, RECEIVED), receivedMs);
+      this.receivedEnd = at;
+    }
+    at = copy(out, at, SEQ);
+    at = jsonNumber(out, at, seq);
+    this.at = copy(out, at, END);
   }
 
-  private reserve(bytes: number): void {
-    if (this.at + bytes <= this.buffer.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.at + bytes));
-    this.buffer.copy(grown, 0, 0, this.at);
+  /** Room for `bytes` more after `used` (the bytes written so far, the line in progress included). */
+  private reserve(bytes: number, used = this.at): void {
+    if (used + bytes <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, used + bytes));
+    this.buffer.copy(grown, 0, 0, used);
     this.buffer = grown;
   }
 
@@ -136,11 +148,6 @@ export class JournalLineEncoder {
     // Bounded, in case terminal ids ever came from outside the configuration.
     if (this.terminals.size < 4096) this.terminals.set(id, bytes);
     return bytes;
-  }
-
-  private receivedBytes(ms: number): Uint8Array {
-    this.received = { ms, bytes: jsonBytes(`,"receivedMs":${JSON.stringify(ms) ?? 'null'}`) };
-    return this.received.bytes;
   }
 
   private sourceBytes(source: string): Uint8Array {
@@ -170,7 +177,8 @@ export class JournalLineEncoder {
     if (known) return copy(this.buffer, start, known);
     let units = 0;
     for (const flag of flags) units += flag.length;
-    this.reserve(MAX_BYTES_PER_UNIT * units + 4 * flags.length + 2);
+    // The rest of the line (receive time, seq) comes after the list: room for it too.
+    this.reserve(MAX_BYTES_PER_UNIT * units + 4 * flags.length + LINE_FIXED_BYTES, start);
     const buffer = this.buffer;
     let at = start;
     buffer[at++] = 0x5b;

@@ -130,6 +130,27 @@ describe('punch journal', () => {
 });
 
 describe('journal line format', () => {
+  it('writes a line whose flag list alone outgrows the buffer, and the receive time shared with the line before', async () => {
+    const { JournalLineEncoder } = await import('../../gateway/store/journal-line');
+    const encoder = new JournalLineEncoder(16);
+    const draft = {
+      key: 'gate|7|1795000000',
+      terminalId: 'gate',
+      pin: '7',
+      workerId: null,
+      direction: 'in' as const,
+      method: 'fp' as const,
+      atMs: 1_795_000_000_000,
+      source: 'poll' as const,
+      flags: ['x'.repeat(5000), 'é"\\'] as never,
+      receivedMs: 1_795_000_000_123,
+    };
+    encoder.write(draft, 1);
+    encoder.write({ ...draft, flags: [] }, 2);
+    const expected = `${JSON.stringify({ ...draft, seq: 1 })}\n${JSON.stringify({ ...draft, flags: [], seq: 2 })}\n`;
+    expect(encoder.bytes.toString('utf8')).toBe(expected);
+  });
+
   it('is exactly the JSON of the punch, whatever the strings hold', async () => {
     const { JournalLineEncoder, parseJournalLine } = await import('../../gateway/store/journal-line');
     // One frozen list used again and again, as the pipeline shares them: its bytes are kept.
