@@ -92,13 +92,16 @@ export class JournalLineEncoder {
 
   write(draft: PunchDraft, seq: number): void {
     const { key, terminalId, pin, workerId, atMs } = draft;
-    this.reserve(
-      LINE_FIXED_BYTES +
-        MAX_BYTES_PER_UNIT * (key.length + terminalId.length + pin.length + (workerId?.length ?? 0)),
-    );
     const terminal = this.terminals.get(terminalId) ?? this.terminalBytes(terminalId);
     const directionMethod = this.directionMethodBytes(draft.direction, draft.method);
     const source = this.sources.get(draft.source) ?? this.sourceBytes(draft.source);
+    this.reserve(
+      LINE_FIXED_BYTES +
+        terminal.length +
+        directionMethod.length +
+        source.length +
+        MAX_BYTES_PER_UNIT * (key.length + pin.length + (workerId?.length ?? 0)),
+    );
     const buffer = this.buffer;
     let at = copy(buffer, this.at, KEY);
     at = jsonString(buffer, at, key);

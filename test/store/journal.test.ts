@@ -145,10 +145,15 @@ describe('journal line format', () => {
       flags: ['x'.repeat(5000), 'é"\\'] as never,
       receivedMs: 1_795_000_000_123,
     };
+    // Not the pipeline's closed sets: a long source text must fit too.
+    const odd = { ...draft, flags: [], source: 'y'.repeat(3000) as never };
     encoder.write(draft, 1);
-    encoder.write({ ...draft, flags: [] }, 2);
-    const expected = `${JSON.stringify({ ...draft, seq: 1 })}\n${JSON.stringify({ ...draft, flags: [], seq: 2 })}\n`;
+    encoder.write(odd, 2);
+    const expected = `${JSON.stringify({ ...draft, seq: 1 })}\n${JSON.stringify({ ...odd, seq: 2 })}\n`;
     expect(encoder.bytes.toString('utf8')).toBe(expected);
+    const fresh = new JournalLineEncoder(16);
+    fresh.write(odd, 3);
+    expect(fresh.bytes.toString('utf8')).toBe(`${JSON.stringify({ ...odd, seq: 3 })}\n`);
   });
 
   it('is exactly the JSON of the punch, whatever the strings hold', async () => {
