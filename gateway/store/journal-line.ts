@@ -40,10 +40,21 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 const KEY = ascii('{"key":');
 const WORKER = ascii(',"workerId":');
 const NULL = ascii('null');
+const DIRECTION = ascii(',"direction":');
+const METHOD = ascii(',"method":');
 const AT = ascii(',"atMs":');
+const SOURCE = ascii(',"source":');
+const FLAGS = ascii(',"flags":');
 const RECEIVED = ascii(',"receivedMs":');
 const SEQ = ascii(',"seq":');
 const END = ascii('}\n');
+/** The closed sets (direction, method, source) as their JSON texts. */
+const WORDS = new Map(
+  ['in', 'out', 'fp', 'fa', 'card', 'pwd', 'realtime', 'poll', 'push'].map((word) => [
+    word,
+    ascii(`"${word}"`),
+  ]),
+);
 /** Room for everything in a line but its free-text strings. */
 const LINE_FIXED_BYTES = 512;
 /** A UTF-16 unit takes at most 6 bytes in a JSON string (`\uXXXX`; UTF-8 needs 3). */
@@ -55,22 +66,14 @@ const MAX_BYTES_PER_UNIT = 6;
  * (same keys, same order), without building any string per line. It runs for every punch written,
  * and a catch-up read writes 100,000 at a time: made as text, each line cost about 1 KB of
  * short-lived strings. Printable ASCII is copied as is; a string that needs escaping goes through
- * JSON.stringify. What a batch repeats (its terminal, receive time, the closed sets of direction,
- * method, source and flags) is turned into bytes once and copied.
+ * JSON.stringify. A terminal's part of the line and the pipeline's frozen flag lists are turned into
+ * bytes once and copied.
  */
 export class JournalLineEncoder {
   private buffer: Buffer;
   private at = 0;
   /** `,"terminalId":"…","pin":` by terminal. */
   private readonly terminals = new Map<string, Uint8Array>();
-  /** `,"direction":"…","method":"…"` by direction, then method. */
-  private readonly directionMethod = new Map<string, Map<string, Uint8Array>>();
-  /** `,"source":"…","flags":` by source. */
-  private readonly sources = new Map<string, Uint8Array>();
-  /** Where the last line's `,"receivedMs":…` is in the buffer (end 0: none since `clear`). */
-  private receivedMs = Number.NaN;
-  private receivedStart = 0;
-  private receivedEnd = 0;
   /** `[…]` of the frozen flag lists the pipeline shares (one per combination). */
   private readonly flagLists = new WeakMap<readonly string[], Uint8Array>();
 
@@ -86,21 +89,22 @@ export class JournalLineEncoder {
   /** Starts over; a buffer grown past `keepBytes` by a large batch is let go. */
   clear(keepBytes = 1024 * 1024): void {
     this.at = 0;
-    this.receivedEnd = 0;
     if (this.buffer.length > keepBytes) this.buffer = Buffer.allocUnsafe(keepBytes);
   }
 
   write(draft: PunchDraft, seq: number): void {
-    const { key, terminalId, pin, workerId, atMs } = draft;
+    const { key, terminalId, pin, workerId, direction, method, source } = draft;
     const terminal = this.terminals.get(terminalId) ?? this.terminalBytes(terminalId);
-    const directionMethod = this.directionMethodBytes(draft.direction, draft.method);
-    const source = this.sources.get(draft.source) ?? this.sourceBytes(draft.source);
     this.reserve(
       LINE_FIXED_BYTES +
         terminal.length +
-        directionMethod.length +
-        source.length +
-        MAX_BYTES_PER_UNIT * (key.length + pin.length + (workerId?.length ?? 0)),
+        MAX_BYTES_PER_UNIT *
+          (key.length +
+            pin.length +
+            (workerId?.length ?? 0) +
+            direction.length +
+            method.length +
+            source.length),
     );
     const buffer = this.buffer;
     let at = copy(buffer, this.at, KEY);
@@ -109,32 +113,15 @@ export class JournalLineEncoder {
     at = jsonString(buffer, at, pin);
     at = copy(buffer, at, WORKER);
     at = workerId === null ? copy(buffer, at, NULL) : jsonString(buffer, at, workerId);
-    at = copy(buffer, at, directionMethod);
-    at = copy(buffer, at, AT);
-    // Whole seconds (every wall-clock terminal): the seconds, then "000", in small-integer arithmetic.
-    if (atMs % 1000 === 0 && atMs >= 1000 && atMs <= MAX_SMALL * 1000) {
-      at = smallInteger(buffer, at, atMs / 1000);
-      buffer[at] = 0x30;
-      buffer[at + 1] = 0x30;
-      buffer[at + 2] = 0x30;
-      at += 3;
-    } else at = jsonNumber(buffer, at, atMs);
-    at = copy(buffer, at, source);
-    at = this.flagList(at, draft.flags);
+    at = word(buffer, copy(buffer, at, DIRECTION), direction);
+    at = word(buffer, copy(buffer, at, METHOD), method);
+    at = jsonNumber(buffer, copy(buffer, at, AT), draft.atMs);
+    at = word(buffer, copy(buffer, at, SOURCE), source);
+    at = this.flagList(copy(buffer, at, FLAGS), draft.flags);
     // Flag lists that are not the pipeline's may have grown the buffer.
     const out = this.buffer;
-    const receivedMs = draft.receivedMs;
-    if (receivedMs === this.receivedMs && this.receivedEnd > 0) {
-      // The punches of one ingest share their receive time: its bytes are copied from the line before.
-      for (let i = this.receivedStart; i < this.receivedEnd; i++) out[at++] = out[i] as number;
-    } else {
-      this.receivedMs = receivedMs;
-      this.receivedStart = at;
-      at = jsonNumber(out, copy(out, at, RECEIVED), receivedMs);
-      this.receivedEnd = at;
-    }
-    at = copy(out, at, SEQ);
-    at = jsonNumber(out, at, seq);
+    at = jsonNumber(out, copy(out, at, RECEIVED), draft.receivedMs);
+    at = jsonNumber(out, copy(out, at, SEQ), seq);
     this.at = copy(out, at, END);
   }
 
@@ -150,27 +137,6 @@ export class JournalLineEncoder {
     const bytes = jsonBytes(`,"terminalId":${JSON.stringify(id)},"pin":`);
     // Bounded, in case terminal ids ever came from outside the configuration.
     if (this.terminals.size < 4096) this.terminals.set(id, bytes);
-    return bytes;
-  }
-
-  private sourceBytes(source: string): Uint8Array {
-    const bytes = jsonBytes(`,"source":${JSON.stringify(source)},"flags":`);
-    if (this.sources.size < 16) this.sources.set(source, bytes);
-    return bytes;
-  }
-
-  private directionMethodBytes(direction: string, method: string): Uint8Array {
-    let byMethod = this.directionMethod.get(direction);
-    if (!byMethod) {
-      byMethod = new Map();
-      // Only the closed sets are kept: a hostile caller cannot grow this without bound.
-      if (this.directionMethod.size < 16) this.directionMethod.set(direction, byMethod);
-    }
-    let bytes = byMethod.get(method);
-    if (!bytes) {
-      bytes = jsonBytes(`,"direction":${JSON.stringify(direction)},"method":${JSON.stringify(method)}`);
-      if (byMethod.size < 16) byMethod.set(method, bytes);
-    }
     return bytes;
   }
 
@@ -194,6 +160,12 @@ export class JournalLineEncoder {
     if (Object.isFrozen(flags)) this.flagLists.set(flags, new Uint8Array(buffer.subarray(start, at)));
     return at;
   }
+}
+
+/** One of the closed sets from its literal bytes; anything else as a JSON string. */
+function word(buffer: Buffer, at: number, text: string): number {
+  const literal = WORDS.get(text);
+  return literal ? copy(buffer, at, literal) : jsonString(buffer, at, text);
 }
 
 /** Smis (small integers) on 64-bit V8: arithmetic on them allocates nothing. */
