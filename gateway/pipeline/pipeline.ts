@@ -60,11 +60,6 @@ function flagSet(bits: number): readonly PunchFlag[] {
 /** The method assumed when a terminal reports a verify code outside its family's table. */
 const FALLBACK_METHOD: VerifyMethod = 'fp';
 
-/**
- * Turns raw punches into normalized ones and journals them: PIN → worker, wall time → UTC,
- * verify code → method, terminal setting or punch state → direction, then de-duplication.
- * Nothing is dropped: an unknown PIN or an impossible time is journaled with a flag.
- */
 type UnmatchedEntry = { -readonly [K in keyof UnmatchedPin]: UnmatchedPin[K] };
 
 /**
@@ -82,10 +77,15 @@ export class JournalUnavailableError extends Error {
   }
 }
 
+/**
+ * Turns raw punches into normalized ones and journals them: PIN → worker, wall time → UTC,
+ * verify code → method, terminal setting or punch state → direction, then de-duplication.
+ * Nothing is dropped: an unknown PIN or an impossible time is journaled with a flag.
+ */
 export class PunchPipeline {
-  /** Unmatched PINs in the order first seen (for eviction), and the same entries by terminal and PIN. */
-  private readonly unmatched = new Set<UnmatchedEntry>();
-  private readonly unmatchedByTerminal = new Map<string, Map<string, UnmatchedEntry>>();
+  /** Unmatched PINs by terminal, then PIN, each map in the order first seen (so the oldest goes first). */
+  private readonly unmatched = new Map<string, Map<string, UnmatchedEntry>>();
+  private unmatchedCount = 0;
   private readonly held = new Map<string, PunchDraft>();
   private journalError: { message: string; since: number } | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -223,14 +223,14 @@ export class PunchPipeline {
 
   /** PINs seen on punches that matched no worker, most recent last (for the health alert). */
   unmatchedPins(): UnmatchedPin[] {
-    return [...this.unmatched.values()].filter(
-      (u) => this.deps.workers.resolve(u.terminalId, u.pin) === undefined,
-    );
+    return [...this.unmatched.values()]
+      .flatMap((pins) => [...pins.values()])
+      .filter((u) => this.deps.workers.resolve(u.terminalId, u.pin) === undefined);
   }
 
   /** Runs for every unmatched punch (a whole catch-up read, before the roster arrives): no key string is built. */
   private noteUnmatched(punch: Punch): void {
-    let pins = this.unmatchedByTerminal.get(punch.terminalId);
+    let pins = this.unmatched.get(punch.terminalId);
     const known = pins?.get(punch.pin);
     if (known) {
       known.count++;
@@ -239,20 +239,15 @@ export class PunchPipeline {
     }
     if (!pins) {
       pins = new Map();
-      this.unmatchedByTerminal.set(punch.terminalId, pins);
+      this.unmatched.set(punch.terminalId, pins);
     }
-    const entry: UnmatchedEntry = {
-      terminalId: punch.terminalId,
-      pin: punch.pin,
-      count: 1,
-      lastAt: punch.receivedMs,
-    };
-    pins.set(punch.pin, entry);
-    this.unmatched.add(entry);
-    if (this.unmatched.size > UNMATCHED_MEMORY) {
-      const oldest = this.unmatched.values().next().value!;
-      this.unmatched.delete(oldest);
-      this.unmatchedByTerminal.get(oldest.terminalId)?.delete(oldest.pin);
+    pins.set(punch.pin, { terminalId: punch.terminalId, pin: punch.pin, count: 1, lastAt: punch.receivedMs });
+    if (++this.unmatchedCount > UNMATCHED_MEMORY) {
+      // The oldest PIN of the terminal first seen.
+      const [terminalId, first] = this.unmatched.entries().next().value!;
+      first.delete(first.keys().next().value!);
+      if (first.size === 0) this.unmatched.delete(terminalId);
+      this.unmatchedCount--;
     }
   }
 

@@ -203,3 +203,32 @@ describe('punch pipeline', () => {
     await journal.close();
   });
 });
+
+describe('unmatched PINs', () => {
+  it('are listed per terminal with their counts, matched PINs never, and a catch-up of many stays bounded', async () => {
+    const { journal, pipeline } = await build();
+    const times = (n: number) =>
+      `2026-11-20T08:${String(Math.floor(n / 60)).padStart(2, '0')}:${String(n % 60).padStart(2, '0')}`;
+    await pipeline.ingest([
+      raw({ pin: '77', time: { wall: times(1) } }),
+      raw({ pin: '77', time: { wall: times(2) } }),
+      raw({ pin: '1', time: { wall: times(3) } }),
+      raw({ terminalId: 'turnstile', pin: '77', time: { wall: times(4) } }),
+    ]);
+    expect(
+      pipeline.unmatchedPins().map(({ terminalId, pin, count }) => ({ terminalId, pin, count })),
+    ).toEqual([
+      { terminalId: 'gate-in', pin: '77', count: 2 },
+      { terminalId: 'turnstile', pin: '77', count: 1 },
+    ]);
+    // 2,500 distinct unknown PINs: the memory keeps the newest 2,000, the oldest are let go.
+    await pipeline.ingest(
+      Array.from({ length: 2500 }, (_, i) => raw({ pin: `9${i}`, time: { wall: times(5 + (i % 3000)) } })),
+    );
+    const pins = pipeline.unmatchedPins();
+    expect(pins).toHaveLength(2000);
+    expect(pins.some((u) => u.pin === '92499')).toBe(true);
+    expect(pins.some((u) => u.pin === '90')).toBe(false);
+    await journal.close();
+  });
+});
