@@ -242,7 +242,7 @@ export class PunchJournal {
 /**
  * The stored punch: the draft itself, given its sequence number. Drafts are made for the journal,
  * and a catch-up read hands over 100,000 at a time: a copy each would be 100,000 more objects for
- * the collector (the added `seq` keeps the key order of the line).
+ * the collector. The pipeline builds drafts with a `seq` of 0 in last place, so this fills it in.
  * A write that fails is retried with the same drafts, which then get their new numbers.
  */
 function withSeq(draft: PunchDraft, seq: number): Punch {
