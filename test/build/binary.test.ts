@@ -118,7 +118,9 @@ describe('the packaged binaries', () => {
         expect((await response.arrayBuffer()).byteLength, asset).toBeGreaterThan(100);
       }
     } finally {
-      expect(await lab.stop()).toBe(0);
+      const code = await lab.stop();
+      // On failure, say how it ended and what it logged last: a hang at stop and a crash look alike.
+      expect(code, `exit ${code} signal ${lab.child.signalCode}\n${lab.text.slice(-3000)}`).toBe(0);
     }
     expect(lab.text).not.toMatch(/single-executable applications only supports loading built-in/);
   });
