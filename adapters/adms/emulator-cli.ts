@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { AdmsEmulator } from './emulator';
 
 const USAGE =
-  'usage: emulate adms --server http://HOST:8081 --sn SN [--punch-every S] [--poll-ms MS] [--users N]';
+  'usage: emulate adms --server http://HOST:8081 --sn SN [--punch-every S] [--poll-ms MS] [--users N] [--pushver 2.4.1|3.1.2] [--camera as-asked|always]';
 
 /** Runs an emulated ADMS face terminal against a server until SIGINT/SIGTERM. */
 export async function runEmulatorCli(argv: string[]): Promise<void> {
@@ -14,6 +14,8 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
       'punch-every': { type: 'string' },
       'poll-ms': { type: 'string' },
       users: { type: 'string', default: '5' },
+      pushver: { type: 'string', default: '2.4.1' },
+      camera: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -33,12 +35,19 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
     throw new Error(`--poll-ms is an integer ≥ 10\n${USAGE}`);
   if (!Number.isInteger(userCount) || userCount < 0 || userCount > 10_000)
     throw new Error(`--users is 0–10000\n${USAGE}`);
+  if (!/^\d{1,2}\.\d{1,2}(\.\d{1,3})?$/.test(values.pushver))
+    throw new Error(`--pushver is like 3.1.2\n${USAGE}`);
+  const camera = values.camera;
+  if (camera !== undefined && camera !== 'as-asked' && camera !== 'always')
+    throw new Error(`--camera is as-asked or always\n${USAGE}`);
 
   const emulator = new AdmsEmulator({
     serverUrl: values.server,
     sn: values.sn,
     punchEverySeconds: punchEvery,
     ...(pollMs ? { pollMs } : {}),
+    pushver: values.pushver,
+    ...(camera ? { camera } : {}),
     users: Array.from({ length: userCount }, (_, i) => ({ pin: String(i + 1), name: `Worker ${i + 1}` })),
   });
   await emulator.start();

@@ -30,6 +30,14 @@ export class EmulatedAdmsDevice {
   /** pin → base64 JPEG. */
   readonly photos = new Map<string, string>();
   readonly log: Array<{ readonly stamp: number; readonly record: AttlogRecord }> = [];
+  /** With a camera, each punch also leaves a photo here, under the punch's stamp. */
+  readonly attendancePhotos: Array<{
+    readonly stamp: number;
+    readonly pin: string;
+    readonly wall: string;
+    readonly jpeg: Buffer;
+  }> = [];
+  camera = false;
   /** Device clock minus real time. */
   clockOffsetMs = 0;
   private nextStamp = 1;
@@ -53,7 +61,10 @@ export class EmulatedAdmsDevice {
       verify: options.verify ?? 15,
       workcode: '0',
     };
-    this.log.push({ stamp: this.nextStamp++, record });
+    const stamp = this.nextStamp++;
+    this.log.push({ stamp, record });
+    if (this.camera)
+      this.attendancePhotos.push({ stamp, pin, wall: record.wall, jpeg: fakeJpeg(`punch:${stamp}:${pin}`) });
     return record;
   }
 

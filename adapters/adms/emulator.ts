@@ -7,6 +7,9 @@ import {
   type AttlogRecord,
   formatAttlog,
   formatPhotoRecord,
+  formatQueryPhotoRecord,
+  formatQueryTemplateRecord,
+  formatQueryUserRecord,
   formatTemplateRecord,
   formatUserRecord,
 } from './records';
@@ -30,6 +33,19 @@ export interface AdmsEmulatorOptions {
   readonly batchSize?: number;
   readonly logger?: Logger;
   readonly now?: () => number;
+  /**
+   * The PUSH version the device reports (`pushver`, default 2.4.1). From 3.0 on it answers a
+   * `DATA QUERY` through `POST /iclock/querydata` (`user`, `templatev10`, `biophoto` lines) in packs
+   * of `queryPackSize` records, as PUSH 3.x firmware does, instead of a cdata upload.
+   */
+  readonly pushver?: string;
+  readonly queryPackSize?: number;
+  /**
+   * A camera that photographs each punch (an attendance photo, ATTPHOTO). `as-asked` uploads the
+   * photos only when the handshake's TransFlag names AttPhoto (or sets its bit in the older
+   * `1111000000` form); `always` is firmware that uploads them whatever the server asked.
+   */
+  readonly camera?: 'as-asked' | 'always';
 }
 
 export interface AdmsEmulatorStats {
@@ -39,6 +55,8 @@ export interface AdmsEmulatorStats {
   failedPosts: number;
   polls: number;
   commandsRun: number;
+  queryDataPosts: number;
+  attPhotoPosts: number;
 }
 
 const FIRMWARE = 'Ver 8.0.4.2-emulated';
@@ -57,9 +75,15 @@ export class AdmsEmulator {
     failedPosts: 0,
     polls: 0,
     commandsRun: 0,
+    queryDataPosts: 0,
+    attPhotoPosts: 0,
   };
   /** Highest stamp the server acknowledged. */
   private ackedStamp = 0;
+  /** Highest attendance-photo stamp the server acknowledged. */
+  private ackedPhotoStamp = 0;
+  /** Whether the last handshake asked for attendance photos. */
+  private photosAsked = false;
   private lastBatch: { body: string; stamp: number } | undefined;
   private delayMs = 10_000;
   private errorDelayMs = 30_000;
@@ -74,6 +98,7 @@ export class AdmsEmulator {
 
   constructor(private readonly options: AdmsEmulatorOptions) {
     this.device = new EmulatedAdmsDevice(options.timezone ?? 'Asia/Shanghai', options.now ?? Date.now);
+    this.device.camera = options.camera !== undefined;
   }
 
   get sn(): string {
@@ -114,13 +139,20 @@ export class AdmsEmulator {
 
   /** `GET /iclock/cdata?options=all`: learns the stamps (what the server has) and the poll delay. */
   async handshake(): Promise<Map<string, string>> {
-    const response = await this.request('GET', 'cdata', { options: 'all', pushver: '2.4.1', language: '83' });
+    const response = await this.request('GET', 'cdata', {
+      options: 'all',
+      pushver: this.options.pushver ?? '2.4.1',
+      language: '83',
+    });
     if (response.status !== 200)
       throw new Error(`handshake refused: HTTP ${response.status} ${response.text}`);
     const { options } = parseHandshake(response.text);
     this.stats.handshakes++;
     const stamp = Number(options.get('ATTLOGStamp'));
     this.ackedStamp = Number.isInteger(stamp) && stamp > 0 ? stamp : 0;
+    const photoStamp = Number(options.get('ATTPHOTOStamp'));
+    this.ackedPhotoStamp = Number.isInteger(photoStamp) && photoStamp > 0 ? photoStamp : 0;
+    this.photosAsked = asksForPhotos(options.get('TransFlag') ?? '');
     const delay = Number(options.get('Delay'));
     const errorDelay = Number(options.get('ErrorDelay'));
     if (delay > 0) this.delayMs = delay * 1000;
@@ -198,7 +230,10 @@ export class AdmsEmulator {
   /** Pushes every unacknowledged punch, in batches; false when the server did not take them all. */
   flush(): Promise<boolean> {
     // One push at a time, in order: stamps only move forward.
-    const run = (this.flushing ?? Promise.resolve(true)).then(() => this.pushPending());
+    const run = (this.flushing ?? Promise.resolve(true))
+      .then(() => this.pushPending())
+      // A photo goes only after its punch was taken, as firmware sends them.
+      .then(async (punchesTaken) => punchesTaken && (await this.pushPhotos()));
     this.flushing = run;
     void run.finally(() => {
       if (this.flushing === run) this.flushing = undefined;
@@ -232,6 +267,40 @@ export class AdmsEmulator {
       this.ackedStamp = stamp;
       this.lastBatch = { body, stamp };
     }
+  }
+
+  /**
+   * Attendance photos after the punches, one upload each, in the published form: `PIN=<yyyyMMddHHmmss>-<pin>.jpg`,
+   * `SN=`, `size=`, `CMD=uploadphoto` lines, a NUL, then the JPEG bytes.
+   */
+  private async pushPhotos(): Promise<boolean> {
+    const camera = this.options.camera;
+    if (camera === undefined || (camera === 'as-asked' && !this.photosAsked)) return true;
+    for (const photo of this.device.attendancePhotos) {
+      if (photo.stamp <= this.ackedPhotoStamp) continue;
+      const name = `${photo.wall.replace(/[-T:]/g, '')}-${photo.pin}.jpg`;
+      const head = `PIN=${name}\nSN=${this.options.sn}\nsize=${photo.jpeg.length}\nCMD=uploadphoto\0`;
+      const body = Buffer.concat([Buffer.from(head, 'utf8'), photo.jpeg]);
+      this.stats.attPhotoPosts++;
+      let ok = false;
+      try {
+        const response = await this.request(
+          'POST',
+          'cdata',
+          { table: 'ATTPHOTO', Stamp: String(photo.stamp) },
+          body,
+        );
+        ok = response.status === 200 && response.text.startsWith('OK');
+      } catch (error) {
+        this.log('warn', { error: (error as Error).message }, 'photo upload failed');
+      }
+      if (!ok) {
+        this.scheduleRetry();
+        return false;
+      }
+      this.ackedPhotoStamp = photo.stamp;
+    }
+    return true;
   }
 
   private scheduleRetry(): void {
@@ -276,11 +345,46 @@ export class AdmsEmulator {
     }
     const execution = this.device.execute(command);
     if (command.type === 'check') await this.handshake().catch(() => undefined);
-    if (execution.upload && execution.upload.records.length > 0) {
+    if (command.type === 'query' && this.pushMajor() >= 3 && execution.upload) {
+      await this.postQueryData(id, command.table, execution.upload.records);
+    } else if (execution.upload && execution.upload.records.length > 0) {
       const { table, records } = execution.upload;
       await this.request('POST', 'cdata', { table }, records.map(formatUploadRecord).join('\n'));
     }
     return { id, returnCode: execution.returnCode, cmd };
+  }
+
+  private pushMajor(): number {
+    return Number.parseInt(this.options.pushver ?? '2', 10) || 2;
+  }
+
+  /** PUSH 3.x: query results in packs to `/iclock/querydata`, before the command's result. */
+  private async postQueryData(
+    cmdId: string,
+    table: 'USERINFO' | 'FINGERTMP' | 'BIOPHOTO',
+    records: readonly UploadRecord[],
+  ): Promise<void> {
+    const tablename = QUERY_TABLE_NAME[table];
+    const packSize = Math.max(1, this.options.queryPackSize ?? 100);
+    const packCount = Math.max(1, Math.ceil(records.length / packSize));
+    for (let pack = 0; pack < packCount; pack++) {
+      const slice = records.slice(pack * packSize, (pack + 1) * packSize);
+      const body = slice.map((r, i) => formatQueryRecord(r, pack * packSize + i + 1)).join('\n');
+      this.stats.queryDataPosts++;
+      await this.request(
+        'POST',
+        'querydata',
+        {
+          type: 'tabledata',
+          cmdid: cmdId,
+          tablename,
+          count: String(slice.length),
+          packcnt: String(packCount),
+          packidx: String(pack + 1),
+        },
+        body,
+      );
+    }
   }
 
   private punchSomeone(): void {
@@ -294,7 +398,7 @@ export class AdmsEmulator {
     method: 'GET' | 'POST',
     path: string,
     query: Record<string, string>,
-    body?: string,
+    body?: string | Uint8Array,
   ): Promise<{ status: number; text: string }> {
     const url = new URL(`/iclock/${path}`, this.options.serverUrl);
     url.searchParams.set('SN', this.options.sn);
@@ -311,6 +415,21 @@ export class AdmsEmulator {
   private log(level: 'warn' | 'debug', obj: object, msg: string): void {
     this.options.logger?.[level]({ sn: this.options.sn, ...obj }, `ADMS emulator: ${msg}`);
   }
+}
+
+const QUERY_TABLE_NAME = { USERINFO: 'user', FINGERTMP: 'templatev10', BIOPHOTO: 'biophoto' } as const;
+
+function formatQueryRecord(record: UploadRecord, uid: number): string {
+  if (record.kind === 'user') return formatQueryUserRecord(record.user, uid);
+  if (record.kind === 'template') return formatQueryTemplateRecord(record.template, uid);
+  return formatQueryPhotoRecord(record.photo);
+}
+
+/** TransFlag as `TransData AttLog\tAttPhoto…` (PUSH 2.x names), or as digits where the third is AttPhoto. */
+function asksForPhotos(transFlag: string): boolean {
+  const flag = transFlag.trim();
+  if (/^[01]{3,}$/.test(flag)) return flag[2] === '1';
+  return flag.split(/[\s,]+/).some((item) => item.toLowerCase() === 'attphoto');
 }
 
 function formatUploadRecord(record: UploadRecord): string {

@@ -14,22 +14,36 @@ export interface HandshakeOptions {
   readonly timeZone: number;
 }
 
-/** Tables whose stamps the handshake carries; a missing stamp is `None` (send everything). */
-export const STAMPED_TABLES = ['ATTLOG', 'OPERLOG', 'ATTPHOTO', 'BIODATA'] as const;
+/**
+ * Tables whose stamps the handshake carries; a missing stamp is `None` (send everything). Only tables
+ * the gateway keeps: attendance photos (ATTPHOTO) and fingerprint images (FPImag) are neither stamped
+ * nor named in TransFlag, so the device does not send them (see docs/adms.md, "Attendance photos").
+ */
+export const STAMPED_TABLES = ['ATTLOG', 'OPERLOG', 'BIODATA'] as const;
+
+/** What the device is asked to push, PUSH 2.x string form (tab-separated after `TransData `). */
+export const TRANS_FLAGS = [
+  'AttLog',
+  'OpLog',
+  'EnrollUser',
+  'ChgUser',
+  'EnrollFP',
+  'ChgFP',
+  'FACE',
+  'UserPic',
+  'BioPhoto',
+] as const;
 
 export function formatHandshake(sn: string, options: HandshakeOptions): string {
   const stamp = (table: string) => options.stamps[table] ?? 'None';
   return [
     `GET OPTION FROM: ${sn}`,
-    `ATTLOGStamp=${stamp('ATTLOG')}`,
-    `OPERLOGStamp=${stamp('OPERLOG')}`,
-    `ATTPHOTOStamp=${stamp('ATTPHOTO')}`,
-    `BIODATAStamp=${stamp('BIODATA')}`,
+    ...STAMPED_TABLES.map((table) => `${table}Stamp=${stamp(table)}`),
     `ErrorDelay=${options.errorDelay}`,
     `Delay=${options.delay}`,
     'TransTimes=00:00;14:05',
     'TransInterval=1',
-    'TransFlag=TransData AttLog\tOpLog\tEnrollUser\tChgUser\tEnrollFP\tChgFP\tFPImag\tFACE\tUserPic\tBioPhoto',
+    `TransFlag=TransData ${TRANS_FLAGS.join('\t')}`,
     `TimeZone=${Math.round(options.timeZone)}`,
     'Realtime=1',
     'Encrypt=None',

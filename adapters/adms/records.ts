@@ -130,26 +130,45 @@ export function parseKeyValues(text: string): Map<string, string> {
   return map;
 }
 
-/** Which record kind a line without its own prefix belongs to, by the upload's `table=`. */
+/**
+ * Which record kind a line without its own prefix belongs to, by the upload's table: the cdata
+ * `table=` of PUSH 2.x, or the querydata `tablename=` of PUSH 3.x (`user`, `templatev10`, …).
+ */
 const TABLE_KIND: Readonly<Record<string, string>> = {
   USERINFO: 'USER',
+  USER: 'USER',
   FINGERTMP: 'FP',
+  TEMPLATEV10: 'FP',
   BIODATA: 'BIODATA',
   BIOPHOTO: 'BIOPHOTO',
   USERPIC: 'USERPIC',
 };
 
-const KINDS = new Set(['USER', 'FP', 'BIODATA', 'BIOPHOTO', 'USERPIC', 'OPLOG', 'FACE']);
+/**
+ * Line prefixes, upper-cased: PUSH 2.x writes `USER PIN=…`, PUSH 3.x query results `user uid=…\tpin=…`
+ * and `templatev10 …` for what 2.x calls FP.
+ */
+const KIND_OF_PREFIX: Readonly<Record<string, string>> = {
+  USER: 'USER',
+  FP: 'FP',
+  TEMPLATEV10: 'FP',
+  BIODATA: 'BIODATA',
+  BIOPHOTO: 'BIOPHOTO',
+  USERPIC: 'USERPIC',
+  OPLOG: 'OPLOG',
+  FACE: 'FACE',
+};
 
 export function parseOperlog(body: string, table = 'OPERLOG'): OperlogContent {
   const content: OperlogContent = { users: [], templates: [], photos: [], operations: 0, skipped: [] };
   for (const { text, line } of lines(body)) {
     const space = text.indexOf(' ');
     const head = space > 0 ? text.slice(0, space) : '';
+    const prefixKind = KIND_OF_PREFIX[head.toUpperCase()];
     let kind: string | undefined;
     let rest = text;
-    if (KINDS.has(head)) {
-      kind = head;
+    if (prefixKind) {
+      kind = prefixKind;
       rest = text.slice(space + 1);
     } else {
       kind = TABLE_KIND[table.toUpperCase()];
@@ -174,6 +193,15 @@ export function parseOperlog(body: string, table = 'OPERLOG'): OperlogContent {
   return content;
 }
 
+const FIELD_ALIASES: ReadonlyArray<readonly [string, string]> = [
+  ['privilege', 'pri'],
+  ['password', 'passwd'],
+  ['cardno', 'card'],
+  ['group', 'grp'],
+  ['fingerid', 'fid'],
+  ['template', 'tmp'],
+];
+
 function addRecord(
   content: OperlogContent,
   kind: string,
@@ -186,6 +214,11 @@ function addRecord(
     return INTEGER.test(raw) ? Number(raw) : Number.NaN;
   };
   const base64 = (key: string) => (fields.get(key) ?? '').trim();
+  // PUSH 3.x query results spell the 2.x fields out: privilege, password, cardno, group, fingerid, template.
+  for (const [alias, key] of FIELD_ALIASES) {
+    const value = fields.get(alias);
+    if (value !== undefined && !fields.has(key)) fields.set(key, value);
+  }
   if (kind === 'USER') {
     const user: AdmsUser = {
       pin,
@@ -258,4 +291,40 @@ export function formatTemplateRecord(template: AdmsTemplate): string {
 
 export function formatPhotoRecord(photo: AdmsPhoto): string {
   return `BIOPHOTO PIN=${photo.pin}\tFileName=${photo.pin}.jpg\tType=${photo.type}\tSize=${photo.base64.length}\tContent=${photo.base64}`;
+}
+
+/**
+ * PUSH 3.x devices answer a `DATA QUERY` with `POST /iclock/querydata?type=tabledata&cmdid=N&tablename=user
+ * &count=K&packcnt=P&packidx=I`. Firmware varies: `type` may come twice, `table=` may stand for
+ * `tablename=`, and some put the table in `type` itself (`type=user`). `type=options` or `type=count`
+ * answer other queries and carry no records.
+ */
+export function queryDataTable(params: {
+  readonly types: readonly string[];
+  readonly tablename?: string | undefined;
+  readonly table?: string | undefined;
+}): { readonly tableData: boolean; readonly table: string | undefined } {
+  const types = params.types.map((t) => t.trim().toLowerCase()).filter((t) => t !== '');
+  const named = (params.tablename ?? params.table ?? '').trim();
+  if (types.some((t) => t === 'options' || t === 'count') && named === '')
+    return { tableData: false, table: undefined };
+  const fromType = types.find((t) => t !== 'tabledata');
+  const table = named || fromType;
+  return { tableData: true, table: table && /^[A-Za-z0-9_]{1,32}$/.test(table) ? table : undefined };
+}
+
+/** A user as PUSH 3.x firmware writes it in a query result (`tablename=user`). */
+export function formatQueryUserRecord(user: AdmsUser, uid: number): string {
+  return `user uid=${uid}\tcardno=${user.card || ''}\tpin=${user.pin}\tpassword=${clean(user.password)}\tgroup=${user.group}\tstarttime=0\tendtime=0\tname=${clean(user.name)}\tprivilege=${user.privilege}\tdisable=0\tverify=0`;
+}
+
+/** A fingerprint 10 as `templatev10`, any other template as `biodata` (PUSH 3.x query results). */
+export function formatQueryTemplateRecord(template: AdmsTemplate, uid: number): string {
+  if (template.type === 1 && template.majorVer === 10)
+    return `templatev10 size=${template.base64.length}\tuid=${uid}\tpin=${template.pin}\tfingerid=${template.index}\tvalid=${template.valid ? 1 : 0}\ttemplate=${template.base64}`;
+  return `biodata pin=${template.pin}\tno=${template.index}\tindex=0\tvalid=${template.valid ? 1 : 0}\tduress=0\ttype=${template.type}\tmajorver=${template.majorVer}\tminorver=0\tformat=0\ttmp=${template.base64}`;
+}
+
+export function formatQueryPhotoRecord(photo: AdmsPhoto): string {
+  return `biophoto pin=${photo.pin}\tfilename=${photo.pin}.jpg\ttype=${photo.type}\tsize=${photo.base64.length}\tcontent=${photo.base64}`;
 }

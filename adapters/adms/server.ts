@@ -10,6 +10,7 @@ import {
   type OperlogContent,
   parseAttlog,
   parseOperlog,
+  queryDataTable,
   type SkippedLine,
 } from './records';
 import { encodeZkTime } from './zk-time';
@@ -43,6 +44,8 @@ export interface AdmsServerOptions {
 }
 
 const UNKNOWN_SN_LOG_INTERVAL_MS = 60_000;
+/** A device pushing a table the handshake did not ask for keeps doing so: say it once an hour, not per upload. */
+const UNUSED_TABLE_LOG_INTERVAL_MS = 3_600_000;
 const STAMP_PARAM: Readonly<Record<string, string>> = { OPERLOG: 'OpStamp' };
 
 /**
@@ -52,6 +55,7 @@ const STAMP_PARAM: Readonly<Record<string, string>> = { OPERLOG: 'OpStamp' };
 export class AdmsServer {
   private readonly endpoints = new Map<string, AdmsEndpoint>();
   private readonly unknownLoggedAt = new Map<string, number>();
+  private readonly unusedTableLoggedAt = new Map<string, number>();
   private server: ServerType | undefined;
   private boundPort: number | undefined;
   private lastCommandId = 0;
@@ -160,6 +164,7 @@ export class AdmsServer {
         return c.text(formatCommandLines(lines));
       }),
     );
+    app.post('/iclock/querydata', limit, (c) => this.withEndpoint(c, (e) => this.queryData(c, e)));
     app.post('/iclock/devicecmd', limit, (c) =>
       this.withEndpoint(c, async (e) => {
         const { results, skipped } = parseResults(await c.req.text());
@@ -262,9 +267,60 @@ export class AdmsServer {
         content.users.length + content.templates.length + content.photos.length + content.operations;
       return c.text(`OK: ${count}`);
     }
-    // ATTPHOTO and newer tables: accepted so the device moves on, not stored.
-    log.debug({ sn: endpoint.sn, table, bytes: body.length }, 'ADMS upload of an unused table accepted');
+    // The handshake asks for none of these (ATTPHOTO included): `OK` so the device moves on instead of
+    // resending forever, and a warning, since the device is set to send what nobody keeps.
+    // Content-Length, not the text's length: an ATTPHOTO body is a JPEG after its header lines.
+    this.logUnusedTable(endpoint, table, Number(c.req.header('content-length') ?? Buffer.byteLength(body)));
     return c.text('OK');
+  }
+
+  /**
+   * PUSH 3.x query results: the same records as a cdata OPERLOG upload, so they reach the driver the
+   * same way (a `listUsers` or `readTemplates` in flight collects them); the command itself is settled by
+   * its devicecmd result. The answer `<tablename>=<records received>` counts skipped lines too: they
+   * are logged, and resending them would not make them readable.
+   */
+  private async queryData(c: Context, endpoint: AdmsEndpoint): Promise<Response> {
+    const body = await c.req.text();
+    const { tableData, table } = queryDataTable({
+      types: c.req.queries('type') ?? [],
+      tablename: c.req.query('tablename'),
+      table: c.req.query('table'),
+    });
+    if (!tableData) {
+      this.deps.logger.debug(
+        { sn: endpoint.sn, type: c.req.query('type'), cmdId: c.req.query('cmdid') },
+        'ADMS query result without records (options or count) accepted',
+      );
+      return c.text('OK');
+    }
+    const content = parseOperlog(body, table ?? '');
+    this.logSkipped(endpoint, `querydata ${table ?? ''}`.trim(), content.skipped);
+    endpoint.takeRecords(content);
+    const received =
+      content.users.length +
+      content.templates.length +
+      content.photos.length +
+      content.operations +
+      content.skipped.length;
+    return c.text(table ? `${table}=${received}` : `OK: ${received}`);
+  }
+
+  private logUnusedTable(endpoint: AdmsEndpoint, table: string, bytes: number): void {
+    const key = `${endpoint.sn}\t${table}`;
+    const now = this.deps.clock.now();
+    const last = this.unusedTableLoggedAt.get(key);
+    const fields = { sn: endpoint.sn, terminalId: endpoint.terminalId, table: table.slice(0, 32), bytes };
+    if (last !== undefined && now - last <= UNUSED_TABLE_LOG_INTERVAL_MS) {
+      this.deps.logger.debug(fields, 'ADMS upload of an unused table discarded');
+      return;
+    }
+    if (this.unusedTableLoggedAt.size > 1000) this.unusedTableLoggedAt.clear();
+    this.unusedTableLoggedAt.set(key, now);
+    this.deps.logger.warn(
+      fields,
+      'ADMS device uploads a table the gateway does not keep (not asked for in the handshake); discarded. Turn it off on the device',
+    );
   }
 
   private logSkipped(endpoint: AdmsEndpoint, table: string, skipped: readonly SkippedLine[]): void {

@@ -16,6 +16,7 @@ import {
   formatUserRecord,
   parseAttlog,
   parseOperlog,
+  queryDataTable,
 } from '../../adapters/adms/records';
 import { decodeZkTime, encodeZkTime, wireTimeToWall } from '../../adapters/adms/zk-time';
 
@@ -118,6 +119,66 @@ describe('OPERLOG and user/template tables', () => {
     expect(parsed.users[0]).toEqual({ ...user, name: 'Li Lei' });
     expect(parsed.templates[0]).toMatchObject({ pin: '5', type: 1, index: 3, base64: 'AQID' });
     expect(parsed.photos[0]).toEqual({ pin: '5', type: 9, base64: 'BAUG' });
+  });
+});
+
+describe('PUSH 3.x query results (POST /iclock/querydata)', () => {
+  it('reads the published user and templatev10 lines, written out by hand', () => {
+    // The Security PUSH protocol's form: `user uid=…${HT}cardno=…${HT}pin=…${HT}password=…${HT}group=…
+    // ${HT}starttime=…${HT}endtime=…${HT}name=…${HT}privilege=…`, one record per line; the name's bytes
+    // are UTF-8 (e5 bc a0 e4 b8 89 is 张三).
+    const body = Buffer.concat([
+      Buffer.from('user uid=1\tcardno=\tpin=1\tpassword=\tgroup=1\tstarttime=0\tendtime=0\tname=', 'latin1'),
+      Buffer.from('e5bca0e4b889', 'hex'),
+      Buffer.from(
+        '\tprivilege=0\tdisable=0\tverify=0\r\n' +
+          'user uid=2\tcardno=13375590\tpin=982\tpassword=9822\tgroup=2\tstarttime=0\tendtime=0\tname=Richard\tprivilege=14\r\n' +
+          'templatev10 size=8\tuid=2\tpin=982\tfingerid=6\tvalid=1\ttemplate=ocosgoul\r\n',
+        'latin1',
+      ),
+    ]).toString('utf8');
+    const content = parseOperlog(body, 'user');
+    expect(content.skipped).toEqual([]);
+    expect(content.users).toEqual([
+      { pin: '1', name: '张三', privilege: 0, password: '', card: 0, group: 1 },
+      { pin: '982', name: 'Richard', privilege: 14, password: '9822', card: 13375590, group: 2 },
+    ]);
+    expect(content.templates).toEqual([
+      { pin: '982', type: 1, index: 6, majorVer: 10, valid: true, base64: 'ocosgoul' },
+    ]);
+  });
+
+  it('reads lines without a prefix by the table name, and lower-case biodata and biophoto lines', () => {
+    const users = parseOperlog('Pin=101\tName=Ana\tPrivilege=0\tCard=101\npin=\tname=nobody', 'user');
+    expect(users.users).toEqual([
+      { pin: '101', name: 'Ana', privilege: 0, password: '', card: 101, group: 1 },
+    ]);
+    expect(users.skipped.map((s) => [s.line, s.reason])).toEqual([[2, 'bad PIN']]);
+    const bio = parseOperlog(
+      'biodata pin=7\tno=0\tindex=0\tvalid=1\tduress=0\ttype=9\tmajorver=39\tminorver=0\tformat=0\ttmp=AAECAw==\n' +
+        'biophoto pin=7\tfilename=7.jpg\ttype=9\tsize=8\tcontent=/9j/4AAQ',
+      'biodata',
+    );
+    expect(bio.templates).toEqual([
+      { pin: '7', type: 9, index: 0, majorVer: 39, valid: true, base64: 'AAECAw==' },
+    ]);
+    expect(bio.photos).toEqual([{ pin: '7', type: 9, base64: '/9j/4AAQ' }]);
+  });
+
+  it('finds the table in the variants firmware sends', () => {
+    // Published: type=tabledata&cmdid=N&tablename=user&count=K&packcnt=1&packidx=1.
+    expect(queryDataTable({ types: ['tabledata'], tablename: 'user' })).toEqual({
+      tableData: true,
+      table: 'user',
+    });
+    // Seen in the field: the type twice, `table=` for `tablename=`, the table in `type`.
+    expect(queryDataTable({ types: ['tabledata', 'tabledata'], tablename: 'user' }).table).toBe('user');
+    expect(queryDataTable({ types: ['tabledata'], table: 'templatev10' }).table).toBe('templatev10');
+    expect(queryDataTable({ types: ['user'] })).toEqual({ tableData: true, table: 'user' });
+    // Answers to GET OPTIONS or a count query carry no records.
+    expect(queryDataTable({ types: ['options'] })).toEqual({ tableData: false, table: undefined });
+    // A name that could not be echoed safely is dropped (the lines' own prefixes still count).
+    expect(queryDataTable({ types: ['tabledata'], tablename: 'user\r\nX: 1' }).table).toBeUndefined();
   });
 });
 
@@ -227,6 +288,28 @@ describe('handshake and time', () => {
     expect(options.get('Delay')).toBe('10');
     expect(options.get('TimeZone')).toBe('8');
     expect(options.get('TransFlag')).toContain('AttLog');
+  });
+
+  it('advertises only what the gateway keeps: no attendance photos, no fingerprint images', () => {
+    const text = formatHandshake('0316144680030', { stamps: {}, delay: 10, errorDelay: 30, timeZone: 8 });
+    const { options } = parseHandshake(text);
+    expect([...options.keys()].filter((k) => k.endsWith('Stamp'))).toEqual([
+      'ATTLOGStamp',
+      'OPERLOGStamp',
+      'BIODATAStamp',
+    ]);
+    const flags = (options.get('TransFlag') ?? '').replace(/^TransData /, '').split('\t');
+    expect(flags).toEqual([
+      'AttLog',
+      'OpLog',
+      'EnrollUser',
+      'ChgUser',
+      'EnrollFP',
+      'ChgFP',
+      'FACE',
+      'UserPic',
+      'BioPhoto',
+    ]);
   });
 
   it('encodes ZK time as the firmware does', () => {

@@ -24,9 +24,15 @@ describe('emulate adms (the CLI)', () => {
     await expect(
       runEmulatorCli(['--server', 'http://127.0.0.1:1', '--sn', 'X1', '--punch-every', '-1']),
     ).rejects.toThrow(/--punch-every/);
+    await expect(
+      runEmulatorCli(['--server', 'http://127.0.0.1:1', '--sn', 'X1', '--pushver', 'three']),
+    ).rejects.toThrow(/--pushver is like 3.1.2/);
+    await expect(
+      runEmulatorCli(['--server', 'http://127.0.0.1:1', '--sn', 'X1', '--camera', 'sometimes']),
+    ).rejects.toThrow(/--camera is as-asked or always/);
   });
 
-  it('runs a terminal that handshakes and pushes punches until SIGTERM', async () => {
+  it('runs a PUSH 3.x terminal that handshakes, pushes punches and answers queries until SIGTERM', async () => {
     const { dir, cleanup } = await tempDir('adms-cli-');
     cleanups.push(cleanup);
     const state = new StateStore(`${dir}/state.json`);
@@ -54,6 +60,8 @@ describe('emulate adms (the CLI)', () => {
       'CLI0001',
       '--punch-every',
       '0.2',
+      '--pushver',
+      '3.1.2',
     ]);
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     cleanups.push(async () => {
@@ -66,6 +74,9 @@ describe('emulate adms (the CLI)', () => {
     await eventually(() => (punches.length >= 2 ? true : undefined), 'punches from the CLI emulator', 20_000);
     expect(stdout).toContain('adms emulator CLI0001 pushing to');
     expect(punches[0]).toMatchObject({ terminalId: 'cli', source: 'push' });
+    // Its answer to the user query comes through /iclock/querydata.
+    const users = await driver.listUsers();
+    expect(users.map((u) => u.pin)).toEqual(['1', '2', '3', '4', '5']);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   });
