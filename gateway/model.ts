@@ -114,6 +114,11 @@ export interface TerminalHealth {
   readonly userCount?: number;
   readonly recordCount?: number;
   readonly details?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * Conditions a person should look at that outlast lastError (which the next message overwrites),
+   * with their counts: e.g. events lost on the device. Shown in /healthz alerts.
+   */
+  readonly alerts?: readonly string[];
 }
 
 /**

@@ -51,7 +51,8 @@ const RESET_THRESHOLD = 0x8000_0000;
 /**
  * A Modbus terminal read through a register-map profile. Modbus has no push, so the supervisor polls
  * `readPunchesSince` every pollSeconds; each poll reads the header, then only the ring slots holding
- * new events, contiguous slots together in as few ≤125-register requests as possible.
+ * new events (contiguous slots together, whole records per ≤125-register request), then the counter
+ * again, to know which slots the device may have reused while they were read.
  */
 export class ModbusDriver implements TerminalDriver {
   readonly id: string;
@@ -71,6 +72,7 @@ export class ModbusDriver implements TerminalDriver {
     crcErrors: 0,
     overflowLost: 0,
     resets: 0,
+    resetLost: 0,
   };
 
   constructor(
@@ -150,7 +152,7 @@ export class ModbusDriver implements TerminalDriver {
     const header = await this.readHeader();
     const counter = header.counter;
     const capacity = header.capacity;
-    const oldest = seqAdd(counter, -Math.min(counter, capacity));
+    const oldest = oldestSeq(counter, capacity);
     let previous = parseCursor(cursor);
     if (cursor !== null && previous === null) {
       this.logger.warn(
@@ -174,49 +176,62 @@ export class ModbusDriver implements TerminalDriver {
         start = previous.next;
       }
     }
+    const newCount = seqDelta(start, counter);
+    if (newCount === 0) {
+      const last = cursorReset ? null : (previous?.last ?? null);
+      return {
+        punches: [],
+        cursor: cursorOf({ next: start, last }),
+        ...(cursorReset ? { cursorReset } : {}),
+      };
+    }
 
     // The last event we read is re-read with the new ones (same requests, a few more registers) to
     // catch a reset that the counter alone hides: cleared ring, then as many events as before.
     const check = previous && start === previous.next && previous.last ? previous.last : null;
-    const newCount = seqDelta(start, counter);
-    const withCheck = check !== null && newCount > 0 && newCount < capacity;
-    const readFrom = withCheck ? seqAdd(start, -1) : start;
-    const records = await this.readRecords(readFrom, newCount + (withCheck ? 1 : 0), capacity, profile);
-
-    let events = records;
-    if (withCheck && check) {
-      const first = records[0];
-      if (!first || first.seq !== check.seq || first.pin !== check.pin || first.timeSec !== check.timeSec) {
+    let read = await this.readRing(
+      check && newCount < capacity ? seqAdd(start, -1) : start,
+      check && newCount < capacity ? newCount + 1 : newCount,
+      counter,
+      capacity,
+      profile,
+    );
+    if (check && read.from !== start) {
+      // The check event was journaled by an earlier poll: it is neither new nor, if its slot was
+      // reused during this poll (then it cannot reveal a reset either), lost.
+      const dropCheck = { from: start, count: read.count - 1 };
+      if (read.resetMeanwhile) read = { ...read, ...dropCheck };
+      else if (read.overwritten > 0) read = { ...read, ...dropCheck, overwritten: read.overwritten - 1 };
+      else if (sameEvent(read.records[0], check))
+        read = { ...read, ...dropCheck, records: read.records.slice(1) };
+      else {
         this.noteReset(`the last event read (seq ${check.seq}) is no longer on the device`);
         cursorReset = true;
-        events = await this.readRecords(oldest, seqDelta(oldest, counter), capacity, profile);
-      } else {
-        events = records.slice(1);
+        read = await this.readRing(oldest, seqDelta(oldest, counter), counter, capacity, profile);
       }
     }
 
-    // A record whose seq is not the expected one was overwritten while we read: stop there, and the
-    // next poll reports the loss as an overflow.
-    const firstSeq = cursorReset ? oldest : start;
-    const punches: RawPunch[] = [];
-    let next = firstSeq;
-    let last: EventRecord | null = null;
-    for (const record of events) {
-      if (record.seq !== next) {
-        this.logger.warn(
-          { expected: next, found: record.seq },
-          'modbus ring slot overwritten during the read',
-        );
-        break;
-      }
-      punches.push(this.toPunch(record, profile));
-      last = record;
-      next = seqAdd(next, 1);
+    if (read.resetMeanwhile) {
+      // Any slot may have been wiped or rewritten while it was read: nothing of this read is trusted.
+      this.noteResetDuringRead(read.count, counter, read.counterAfter);
+      const next = oldestSeq(read.counterAfter, capacity);
+      return { punches: [], cursor: cursorOf({ next, last: null }), cursorReset: true };
     }
-    const lastSeen = last ?? (cursorReset ? null : (previous?.last ?? null));
+    if (read.overwritten > 0) this.noteOverwritten(read.overwritten, counter, read.counterAfter, capacity);
+    if (read.mismatch) {
+      const { expected, found } = read.mismatch;
+      const text = `ring slot of event ${expected} holds event ${found} although the counter says it was not overwritten; reading it again at the next poll`;
+      this.logger.warn({ expected, found }, text);
+      this.noteError(text);
+    }
+
+    const punches = read.records.map((record) => this.toPunch(record, profile));
+    const next = seqAdd(read.from, read.overwritten + read.records.length);
+    const last =
+      read.records.at(-1) ?? (read.overwritten > 0 || cursorReset ? null : (previous?.last ?? null));
     return {
       punches,
-      cursor: cursorOf({ next, last: lastSeen }),
+      cursor: cursorOf({ next, last }),
       ...(cursorReset ? { cursorReset: true } : {}),
     };
   }
@@ -290,8 +305,10 @@ export class ModbusDriver implements TerminalDriver {
   }
 
   health(): TerminalHealth {
+    const alerts = this.alerts();
     return {
       online: this.online,
+      ...(alerts.length > 0 ? { alerts } : {}),
       ...(this.lastError === undefined ? {} : { lastError: this.lastError, lastErrorAt: this.lastErrorAt }),
       ...(this.clockOffsetSeconds === undefined ? {} : { clockOffsetSeconds: this.clockOffsetSeconds }),
       details: {
@@ -350,7 +367,49 @@ export class ModbusDriver implements TerminalDriver {
     return header;
   }
 
-  /** Reads `count` records from `firstSeq` on: one request per ≤ maxRegistersPerRead registers of each run. */
+  /**
+   * Reads `count` records from `firstSeq` on, whole records per request, then the counter again. A
+   * record is trusted only if the counter shows its slot was not reused before the reads were over
+   * (the device may write while it answers, tearing a slot inside one request) and its seq is the
+   * expected one; slots reused meanwhile are counted, not guessed at.
+   */
+  private async readRing(
+    firstSeq: number,
+    count: number,
+    counterBefore: number,
+    capacity: number,
+    profile: ModbusProfile,
+  ): Promise<RingRead> {
+    const raw = await this.readRecords(firstSeq, count, capacity, profile);
+    const counterAfter = readU32(await this.read(profile.header.counter.address, 2), 0, profile.wordOrder);
+    const base = { from: firstSeq, count, counterAfter };
+    if (seqDelta(counterBefore, counterAfter) >= RESET_THRESHOLD) {
+      return { ...base, resetMeanwhile: true, overwritten: count, records: [] };
+    }
+    // Event e is written over slot e mod N, which held event e − N: by counterAfter every event
+    // before counterAfter − N is gone, perhaps in the middle of our read of it.
+    const overwritten = Math.min(count, Math.max(0, seqDelta(firstSeq, counterAfter) - capacity));
+    const records: EventRecord[] = [];
+    for (let i = overwritten; i < raw.length; i++) {
+      const record = raw[i];
+      const expected = seqAdd(firstSeq, i);
+      if (!record || record.seq !== expected) {
+        // The counter says this slot still holds `expected`: the device disagrees with itself (a reset
+        // under way?). Stop here; the next poll reads it again and its checks decide.
+        return {
+          ...base,
+          resetMeanwhile: false,
+          overwritten,
+          records,
+          mismatch: { expected, found: record?.seq },
+        };
+      }
+      records.push(record);
+    }
+    return { ...base, resetMeanwhile: false, overwritten, records };
+  }
+
+  /** Reads `count` records from `firstSeq` on, in requests of whole records (see chunkRun). */
   private async readRecords(
     firstSeq: number,
     count: number,
@@ -360,7 +419,7 @@ export class ModbusDriver implements TerminalDriver {
     const records: EventRecord[] = [];
     for (const run of planRingRuns(firstSeq, count, capacity, profile.ring)) {
       const regs: number[] = [];
-      for (const chunk of chunkRun(run, profile.maxRegistersPerRead)) {
+      for (const chunk of chunkRun(run, profile.maxRegistersPerRead, profile.ring.recordRegisters)) {
         regs.push(...(await this.read(chunk.address, chunk.count)));
       }
       for (let i = 0; i < run.records; i++) {
@@ -434,6 +493,34 @@ export class ModbusDriver implements TerminalDriver {
     this.noteError(text);
   }
 
+  private noteOverwritten(lost: number, before: number, after: number, capacity: number): void {
+    this.stats.overflowLost += lost;
+    const text = `ring overflow during the read: ${lost} events overwritten before the read was over, counted lost (counter ${before} → ${after}, ring ${capacity})`;
+    this.logger.warn({ lost, counterBefore: before, counterAfter: after, capacity }, text);
+    this.noteError(text);
+  }
+
+  private noteResetDuringRead(lost: number, before: number, after: number): void {
+    this.stats.resets++;
+    this.stats.resetLost += lost;
+    const text = `device reset during the read (counter ${before} → ${after}): ${lost} events read from the old ring discarded and counted lost; reading the new ring from its start`;
+    this.logger.warn({ lost, counterBefore: before, counterAfter: after }, text);
+    this.noteError(text);
+  }
+
+  /** What outlasts lastError (which the next message overwrites): losses and resets, with counts. */
+  private alerts(): string[] {
+    const { overflowLost, resets, resetLost } = this.stats;
+    const alerts: string[] = [];
+    if (overflowLost > 0)
+      alerts.push(`ring overflow: ${overflowLost} event(s) lost on the device since start`);
+    if (resets > 0) {
+      const lost = resetLost > 0 ? `; ${resetLost} event(s) lost in a reset during a read` : '';
+      alerts.push(`device reset ${resets} time(s) since start${lost}`);
+    }
+    return alerts;
+  }
+
   private noteReset(why: string): void {
     this.stats.resets++;
     const text = `device reset: ${why}; reading again from the start of the ring`;
@@ -472,6 +559,30 @@ export class ModbusDriver implements TerminalDriver {
     if (!profile.whitelist) throw this.notSupported('users (whitelist)');
     return { whitelist: profile.whitelist, order: profile.wordOrder };
   }
+}
+
+/** The outcome of one ring read (readRing), counted from `from`. */
+interface RingRead {
+  readonly from: number;
+  readonly count: number;
+  readonly counterAfter: number;
+  /** The counter went down during the read: the device reset while we read. */
+  readonly resetMeanwhile: boolean;
+  /** Leading events whose slots were reused before the reads were over: lost, not trusted. */
+  readonly overwritten: number;
+  /** The trusted records after those, in seq order. */
+  readonly records: readonly EventRecord[];
+  /** Where the records stop early: a slot not overwritten by the counter, yet holding another event. */
+  readonly mismatch?: { readonly expected: number; readonly found: number | undefined };
+}
+
+/** The oldest event still in a ring of `capacity` slots when the counter is `counter`. */
+function oldestSeq(counter: number, capacity: number): number {
+  return seqAdd(counter, -Math.min(counter, capacity));
+}
+
+function sameEvent(record: EventRecord | undefined, last: { pin: number; timeSec: number }): boolean {
+  return record !== undefined && record.pin === last.pin && record.timeSec === last.timeSec;
 }
 
 function pinNumber(pin: string): number {

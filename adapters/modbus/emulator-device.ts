@@ -11,6 +11,8 @@ export interface EmulatedEvent {
   readonly direction?: number;
 }
 
+const READ_LOG_LENGTH = 256;
+
 /** Faults a test arms on one unit; each counts down as requests arrive. */
 export interface UnitFaults {
   /** Requests to leave unanswered (the master times out). */
@@ -19,6 +21,17 @@ export interface UnitFaults {
   exception: { code: number; count: number } | null;
   /** RTU only: responses sent with a corrupted CRC. */
   badCrc: number;
+  /**
+   * A device that keeps writing while it answers: the next read that covers `register` takes the
+   * registers before it, then (optionally) resets and appends `events` (each overwriting the oldest
+   * slot once the ring is full), then takes the rest. Inside a record this tears it between the two
+   * halves of one read; at the first register of a request it is a write between two reads.
+   */
+  writeDuringRead: {
+    readonly register: number;
+    readonly reset?: boolean;
+    readonly events: readonly EmulatedEvent[];
+  } | null;
 }
 
 /**
@@ -30,9 +43,11 @@ export class EmulatedDevice {
   private readonly ring: number[];
   private readonly whitelist: number[];
   private clockOffsetMs = 0;
-  readonly faults: UnitFaults = { noAnswer: 0, exception: null, badCrc: 0 };
+  readonly faults: UnitFaults = { noAnswer: 0, exception: null, badCrc: 0, writeDuringRead: null };
   /** Requests this unit received (answered or not). */
   requests = 0;
+  /** The latest function 3 reads, oldest first (bounded: a lab emulator runs for days). */
+  readonly reads: { readonly address: number; readonly count: number }[] = [];
 
   constructor(
     readonly unitId: number,
@@ -131,9 +146,17 @@ export class EmulatedDevice {
     if (pdu.length !== 5) return exceptionPdu(3, EXCEPTION.illegalDataValue);
     const address = pdu.readUInt16BE(1);
     const count = pdu.readUInt16BE(3);
+    this.reads.push({ address, count });
+    if (this.reads.length > READ_LOG_LENGTH) this.reads.shift();
     if (count < 1 || count > 125) return exceptionPdu(3, EXCEPTION.illegalDataValue);
     const values: number[] = [];
     for (let a = address; a < address + count; a++) {
+      const write = this.faults.writeDuringRead;
+      if (write && write.register === a) {
+        this.faults.writeDuringRead = null;
+        if (write.reset) this.reset();
+        for (const event of write.events) this.addEvent(event);
+      }
       const v = this.register(a);
       if (v === null) return exceptionPdu(3, EXCEPTION.illegalDataAddress);
       values.push(v);

@@ -3,8 +3,8 @@ import { seqAdd } from './codec';
 /**
  * Which register ranges hold a run of sequence numbers. Event `seq` lives in slot `seq mod N`, so a run
  * breaks where the slot index wraps to 0 (ring end) and where the u32 counter wraps (2^32 is not a
- * multiple of most N). Each returned run is contiguous in registers and is read with as few requests as
- * the per-read limit allows, records split across requests where needed.
+ * multiple of most N). Each returned run is contiguous in registers and is read in requests of whole
+ * records (chunkRun).
  */
 export interface RingRun {
   readonly firstSeq: number;
@@ -40,11 +40,22 @@ export function planRingRuns(
   return runs;
 }
 
-/** The requests a run needs: contiguous chunks of at most `maxPerRead` registers. */
-export function chunkRun(run: RingRun, maxPerRead: number): { address: number; count: number }[] {
+/**
+ * The requests a run needs: contiguous chunks of whole records, as many as fit `maxPerRead` registers.
+ * A record never straddles two requests, because the device may overwrite its slot between them and
+ * the two halves would then belong to different events.
+ */
+export function chunkRun(
+  run: RingRun,
+  maxPerRead: number,
+  recordRegisters: number,
+): { address: number; count: number }[] {
+  const perRead = Math.floor(maxPerRead / recordRegisters) * recordRegisters;
+  if (perRead < 1)
+    throw new RangeError(`a ${recordRegisters}-register record does not fit a ${maxPerRead}-register read`);
   const chunks: { address: number; count: number }[] = [];
-  for (let done = 0; done < run.registers; done += maxPerRead) {
-    chunks.push({ address: run.address + done, count: Math.min(maxPerRead, run.registers - done) });
+  for (let done = 0; done < run.registers; done += perRead) {
+    chunks.push({ address: run.address + done, count: Math.min(perRead, run.registers - done) });
   }
   return chunks;
 }

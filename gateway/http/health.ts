@@ -42,6 +42,7 @@ export function alertsOf(
   for (const t of terminals) {
     if (!t.online) alerts.push(`terminal ${t.id} offline${t.lastError ? `: ${t.lastError}` : ''}`);
     if (t.roster?.full) alerts.push(`terminal ${t.id} is full: not every worker fits`);
+    for (const alert of t.alerts ?? []) alerts.push(`terminal ${t.id}: ${alert}`);
     if (t.clockOffsetSeconds !== undefined && Math.abs(t.clockOffsetSeconds) > 300) {
       alerts.push(`terminal ${t.id} clock is off by ${t.clockOffsetSeconds} s`);
     }

@@ -40,6 +40,8 @@ export interface TerminalStatus {
   readonly userCount?: number;
   readonly recordCount?: number;
   readonly details?: Readonly<Record<string, string | number | boolean>>;
+  /** The driver's lasting alerts (TerminalHealth.alerts). */
+  readonly alerts?: readonly string[];
 }
 
 /**
@@ -136,6 +138,7 @@ export class TerminalSupervisor {
       userCount: health.userCount,
       recordCount: health.recordCount,
       details: health.details,
+      alerts: health.alerts,
     };
   }
 

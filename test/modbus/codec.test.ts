@@ -67,13 +67,25 @@ describe('event-ring-v1 register codec', () => {
 describe('ring read planning', () => {
   const ring = profile.ring;
 
-  it('reads a full ring of 1000 in the minimum ceil(8000/125) = 64 requests', () => {
+  it('reads a full ring of 1000 in whole records: 15 per request, ceil(1000/15) = 67 requests', () => {
     const runs = planRingRuns(0, 1000, 1000, ring);
     expect(runs).toEqual([{ firstSeq: 0, records: 1000, address: 100, registers: 8000 }]);
-    const chunks = runs.flatMap((r) => chunkRun(r, 125));
-    expect(chunks).toHaveLength(64);
-    expect(chunks.every((c) => c.count <= 125)).toBe(true);
-    expect(chunks.at(-1)).toEqual({ address: 100 + 63 * 125, count: 8000 - 63 * 125 });
+    const chunks = runs.flatMap((r) => chunkRun(r, 125, 8));
+    expect(chunks).toHaveLength(67);
+    expect(chunks.every((c) => c.count <= 125 && c.count % 8 === 0 && (c.address - 100) % 8 === 0)).toBe(
+      true,
+    );
+    expect(chunks[1]).toEqual({ address: 220, count: 120 });
+    expect(chunks.at(-1)).toEqual({ address: 100 + 66 * 120, count: 8000 - 66 * 120 });
+  });
+
+  it('never splits a record, whatever the per-read limit', () => {
+    const run = planRingRuns(0, 10, 1000, ring)[0];
+    if (!run) throw new Error('no run');
+    // 20 registers a read: 2 whole records (16), never 2.5.
+    expect(chunkRun(run, 20, 8).map((c) => c.count)).toEqual([16, 16, 16, 16, 16]);
+    expect(chunkRun(run, 8, 8)).toHaveLength(10);
+    expect(() => chunkRun(run, 7, 8)).toThrow(/does not fit/);
   });
 
   it('splits at the end of the ring', () => {

@@ -7,7 +7,7 @@ import { systemClock } from '../../gateway/model';
 import { testLogger } from '../support/logger';
 import { tempDir } from '../support/tmp';
 import { type PtyPair, ptyPair } from './socat';
-import { modbusConfig, persisted, pinsOf } from './support';
+import { eventKey, modbusConfig, persisted, pinsOf, punchKey, type WrittenEvent } from './support';
 
 describe('Modbus RTU over a pty pair: two units on one line', () => {
   let pty: PtyPair;
@@ -119,6 +119,48 @@ describe('Modbus RTU over a pty pair: two units on one line', () => {
     expect(Math.abs(emulator.unit(1).clockSeconds() - Date.now() / 1000)).toBeLessThan(2);
     const read = await gate2.getTime();
     expect('utcMs' in read && Math.abs(read.utcMs - target) < 2000).toBe(true);
+  });
+
+  // Capacity 50, ring from register 100, 8 registers a record. When the read reaches the low time word of
+  // slot 15 (register 225, where a 125-register request used to end), the device writes 16 events over
+  // slots 0–15. A record mixing event 15 and event 65 must not be journaled; the loss must be counted.
+  it('journals no record torn by writes during the read, and counts the loss, over RTU', async () => {
+    const T0 = 1_760_000_000;
+    const T1 = T0 + 0x3_0555;
+    const unit = emulator.unit(1);
+    unit.reset();
+    const lostBefore = Number(gate1.health().details?.['overflowLost']);
+    const before: WrittenEvent[] = Array.from({ length: 50 }, (_, i) => ({
+      pin: 1000 + i,
+      timeSec: T0 + i,
+      method: 0,
+      direction: 1,
+    }));
+    const burst: WrittenEvent[] = Array.from({ length: 16 }, (_, i) => ({
+      pin: 2000 + i,
+      timeSec: T1 + i,
+      method: 3,
+      direction: 2,
+    }));
+    for (const event of before) unit.addEvent(event);
+    unit.faults.writeDuringRead = { register: 100 + 15 * 8 + 5, events: burst };
+
+    // The other unit keeps polling on the shared line meanwhile.
+    const [first] = await Promise.all([gate1.readPunchesSince(null), gate2.readPunchesSince(null)]);
+    expect(unit.faults.writeDuringRead).toBeNull();
+    const second = await gate1.readPunchesSince(persisted(first.cursor));
+    const journaled = [...first.punches, ...second.punches].map(punchKey);
+
+    const real = new Set([...before, ...burst].map(eventKey));
+    expect(journaled.filter((key) => !real.has(key))).toEqual([]);
+    expect(new Set(journaled).size).toBe(journaled.length);
+    const lost = Number(gate1.health().details?.['overflowLost']) - lostBefore;
+    expect(lost).toBeGreaterThan(0);
+    expect(journaled.length + lost).toBe(66);
+    expect(pinsOf(second)).toEqual(burst.map((e) => e.pin));
+    expect(gate1.health().alerts).toContainEqual(
+      expect.stringMatching(/^ring overflow: \d+ event\(s\) lost on the device since start$/),
+    );
   });
 
   it('refuses a second terminal on the line with another baud rate', async () => {

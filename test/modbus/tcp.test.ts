@@ -3,9 +3,13 @@ import { ModbusDriver } from '../../adapters/modbus/driver';
 import { ModbusEmulator } from '../../adapters/modbus/emulator';
 import { systemClock } from '../../gateway/model';
 import { testLogger } from '../support/logger';
-import { modbusConfig, persisted, pinsOf } from './support';
+import { eventKey, modbusConfig, persisted, pinsOf, punchKey, type WrittenEvent } from './support';
 
 const T0 = 1_750_000_000;
+/** Later than T0 in both 16-bit halves, so a time made of one's high word and the other's low word is neither. */
+const T1 = T0 + 0x2_0777;
+/** event-ring-v1: the ring starts at register 100, 8 registers a record, time at +4 (high) and +5 (low). */
+const slotRegister = (slot: number, offset: number) => 100 + slot * 8 + offset;
 
 describe('Modbus TCP driver against the emulator (event-ring-v1)', () => {
   let emulator: ModbusEmulator;
@@ -114,6 +118,110 @@ describe('Modbus TCP driver against the emulator (event-ring-v1)', () => {
     const health = d.health();
     expect(health.details?.['overflowLost']).toBe(7);
     expect(health.lastError).toMatch(/ring overflow: 7 events lost/);
+    // lastError is overwritten by the next message; the alert keeps the count.
+    expect(health.alerts).toEqual(['ring overflow: 7 event(s) lost on the device since start']);
+  });
+
+  // Capacity 20: slots 0–19 hold events 0–19. When the read reaches slot 15, the device writes 16 more
+  // events (20–35) over slots 0–15. Before the fix a request ended at register 225, inside slot 15, so
+  // event 15's seq, PIN and high time word were journaled with event 35's low time word, method and
+  // direction, event 15 itself was never journaled, and nothing was counted lost.
+  it.each([
+    ['between the two halves of a record', slotRegister(15, 5)],
+    ['at the first register of a record', slotRegister(15, 0)],
+  ])(
+    'journals no record torn by writes during the read (%s), and counts every event lost',
+    async (_, register) => {
+      const d = driver();
+      await d.connect();
+      const unit = emulator.unit(1);
+      const before: WrittenEvent[] = Array.from({ length: 20 }, (_, i) => ({
+        pin: 100 + i,
+        timeSec: T0 + i,
+        method: 1,
+        direction: 1,
+      }));
+      const burst: WrittenEvent[] = Array.from({ length: 16 }, (_, i) => ({
+        pin: 900 + i,
+        timeSec: T1 + i,
+        method: 2,
+        direction: 2,
+      }));
+      for (const event of before) unit.addEvent(event);
+      unit.faults.writeDuringRead = { register, events: burst };
+
+      const first = await d.readPunchesSince(null);
+      expect(unit.faults.writeDuringRead).toBeNull();
+      expect(unit.counter).toBe(36);
+      const second = await d.readPunchesSince(persisted(first.cursor));
+      const journaled = [...first.punches, ...second.punches].map(punchKey);
+
+      const real = new Set([...before, ...burst].map(eventKey));
+      expect(journaled.filter((key) => !real.has(key))).toEqual([]);
+      expect(new Set(journaled).size).toBe(journaled.length);
+      const lost = Number(d.health().details?.['overflowLost']);
+      expect(lost).toBeGreaterThan(0);
+      // Every event the device wrote is journaled or counted lost.
+      expect(journaled.length + lost).toBe(36);
+      expect(pinsOf(second)).toEqual(burst.map((e) => e.pin));
+      expect(second.cursor['next']).toBe(36);
+      expect(d.health().lastError).toMatch(/overwritten/);
+    },
+  );
+
+  it('discards a read during which the device reset, counts it lost, then reads the new ring', async () => {
+    const d = driver();
+    await d.connect();
+    const unit = emulator.unit(1);
+    const before: WrittenEvent[] = Array.from({ length: 20 }, (_, i) => ({
+      pin: 100 + i,
+      timeSec: T0 + i,
+      method: 1,
+      direction: 1,
+    }));
+    const after: WrittenEvent[] = [800, 801, 802].map((pin, i) => ({
+      pin,
+      timeSec: T1 + i,
+      method: 0,
+      direction: 2,
+    }));
+    for (const event of before) unit.addEvent(event);
+    // The reset wipes the ring while slot 15 is half read: its other half would be zeros.
+    unit.faults.writeDuringRead = { register: slotRegister(15, 5), reset: true, events: after };
+
+    const first = await d.readPunchesSince(null);
+    expect(unit.faults.writeDuringRead).toBeNull();
+    const second = await d.readPunchesSince(persisted(first.cursor));
+    const journaled = [...first.punches, ...second.punches].map(punchKey);
+    const real = new Set([...before, ...after].map(eventKey));
+    expect(journaled.filter((key) => !real.has(key))).toEqual([]);
+    expect(first.cursorReset).toBe(true);
+    expect(pinsOf(second)).toEqual([800, 801, 802]);
+    const details = d.health().details ?? {};
+    expect(details['resets']).toBe(1);
+    expect(journaled.length + Number(details['resetLost'])).toBe(23);
+    expect(d.health().alerts).toEqual([
+      expect.stringMatching(/^device reset 1 time\(s\) since start; 20 event\(s\) lost/),
+    ]);
+  });
+
+  it('reads whole records only: no request starts or ends inside a record', async () => {
+    const d = driver();
+    await d.connect();
+    const unit = emulator.unit(1);
+    unit.addEvents(20);
+    const requestsBefore = Number(d.health().details?.['requests']);
+    expect(pinsOf(await d.readPunchesSince(null))).toHaveLength(20);
+    const ringReads = unit.reads.filter((r) => r.address >= 100);
+    expect(ringReads.length).toBeGreaterThan(0);
+    for (const r of ringReads) {
+      expect((r.address - 100) % 8).toBe(0);
+      expect(r.count % 8).toBe(0);
+      expect(r.count).toBeLessThanOrEqual(125);
+    }
+    // 20 records of 8 registers: 15 + 5 records, plus the header before and the counter after.
+    expect(ringReads.map((r) => r.count)).toEqual([120, 40]);
+    expect(Number(d.health().details?.['requests']) - requestsBefore).toBe(4);
   });
 
   it('handles a device reset: cursor reset, events read from the new start', async () => {
