@@ -33,7 +33,7 @@ import {
   type ZkUser,
 } from './records';
 import { decodeFreeSizes, type FreeSizes, READ_ATTENDANCE, READ_TEMPLATES, READ_USERS } from './requests';
-import { ZkReplyError, ZkSession, ZkTimeoutError } from './session';
+import { isAccepted, ZkReplyError, ZkSession, ZkTimeoutError } from './session';
 import { decodeZkTime, encodeZkTime } from './time';
 import { encodeUserTemplates, SAVE_USERTEMPS_ARGS, type ZkUserTemplates } from './user-templates';
 import { wallAt, wallDiffSeconds } from './wall-clock';
@@ -68,7 +68,8 @@ export class ZkDriver implements TerminalDriver {
   private session: ZkSession | null = null;
   private readonly punchListeners = new Set<PunchListener>();
   private readonly disconnectListeners = new Set<(reason: Error) => void>();
-  private readonly enrolWaiters = new Set<(event: ZkEnrolEvent) => void>();
+  /** Enrolments in progress; an EF_ENROLLFINGER that cannot be decoded reaches them as an Error. */
+  private readonly enrolWaiters = new Set<(event: ZkEnrolEvent | Error) => void>();
   private eventChain: Promise<void> = Promise.resolve();
   private pendingPunchEvents: Array<{ session: ZkSession; data: Buffer }> = [];
   private templateFormat = 'zk-fp10';
@@ -189,9 +190,10 @@ export class ZkDriver implements TerminalDriver {
       if (reply.command === Cmd.ACK_UNAUTH)
         throw new Error('the terminal refused the communication key (commKey)');
     }
-    if (reply.command !== Cmd.ACK_OK) throw new ZkReplyError('CONNECT', reply.command);
+    if (!isAccepted(reply)) throw new ZkReplyError('CONNECT', reply.command);
     const fp = await session.request(Cmd.OPTIONS_RRQ, Buffer.from('~ZKFPVersion\0', 'latin1'));
-    const version = fp.command === Cmd.ACK_OK ? /=(\d+)/.exec(fp.data.toString('latin1'))?.[1] : undefined;
+    // A refusal here means the firmware does not know the option: the default format stands.
+    const version = isAccepted(fp) ? /=(\d+)/.exec(fp.data.toString('latin1'))?.[1] : undefined;
     if (version) this.templateFormat = `zk-fp${version}`;
     await this.readSizes();
     const flags = Buffer.alloc(4);
@@ -249,10 +251,11 @@ export class ZkDriver implements TerminalDriver {
     return error;
   }
 
+  /** Runs a command; ACK_OK and ACK_DATA both carry the answer (firmware differs), anything else is a refusal. */
   private async expectOk(command: number, data?: Uint8Array): Promise<ZkPacket> {
     return this.run(commandName(command), async (session) => {
       const reply = await session.request(command, data);
-      if (reply.command !== Cmd.ACK_OK) throw new ZkReplyError(commandName(command), reply.command);
+      if (!isAccepted(reply)) throw new ZkReplyError(commandName(command), reply.command);
       return reply;
     });
   }
@@ -414,7 +417,14 @@ export class ZkDriver implements TerminalDriver {
     this.eventChain = this.eventChain.then(async () => {
       try {
         if (code === Ev.ENROLLFINGER) {
-          const event = decodeEnrolEvent(p.data);
+          let event: ZkEnrolEvent | Error;
+          try {
+            event = decodeEnrolEvent(p.data);
+          } catch (err) {
+            // The enrolment waiting for it fails now, with the reason, instead of at its time-out.
+            event = err instanceof Error ? err : new Error(String(err));
+            this.log.warn({ err: event.message, bytes: p.data.length }, 'undecodable EF_ENROLLFINGER event');
+          }
           for (const waiter of this.enrolWaiters) waiter(event);
         }
       } catch (err) {
@@ -646,7 +656,7 @@ export class ZkDriver implements TerminalDriver {
     const buffer = encodeUserTemplates(batch, this.config.encoding);
     await this.run('save users and templates', async (s) => {
       const reply = await s.writeBuffer(buffer, Cmd.SAVE_USERTEMPS, SAVE_USERTEMPS_ARGS, 'user upload');
-      if (reply.command !== Cmd.ACK_OK) throw new ZkReplyError('SAVE_USERTEMPS', reply.command);
+      if (!isAccepted(reply)) throw new ZkReplyError('CMD_SAVE_USERTEMPS', reply.command);
     });
   }
 
@@ -674,9 +684,8 @@ export class ZkDriver implements TerminalDriver {
     });
     // Settled early (abort during the start commands) and then not awaited: not an unhandled rejection.
     done.catch(() => undefined);
-    const waiter = (event: ZkEnrolEvent) => {
-      if (event.pin === '' || event.pin === pin) settle?.(event);
-    };
+    const waiter = (event: ZkEnrolEvent | Error) =>
+      settle?.(event instanceof Error ? new Error(`enrolment of ${pin}: ${event.message}`) : event);
     const onAbort = () =>
       settle?.(signal?.reason instanceof Error ? signal.reason : new Error('enrolment aborted'));
     const timer = setTimeout(
@@ -702,6 +711,16 @@ export class ZkDriver implements TerminalDriver {
       const event = await done;
       if (event.result !== 0)
         throw new Error(`enrolment of ${pin} failed on the terminal (result ${event.result})`);
+      // The terminal enrols one finger at a time: a completion for nobody, or for someone else,
+      // cannot be taken as this worker's, whatever template the table holds.
+      if (event.pin === '')
+        throw new Error(`enrolment of ${pin}: the terminal reported a completed enrolment without a PIN`);
+      if (event.pin !== pin)
+        throw new Error(`enrolment of ${pin}: the terminal reported a completed enrolment of ${event.pin}`);
+      if (event.fingerIndex > 9)
+        throw new Error(
+          `enrolment of ${pin}: the terminal reported finger ${event.fingerIndex} (0–9 expected)`,
+        );
       const templates = (await this.readTemplates(pin)).filter((t) => t.index === event.fingerIndex);
       if (templates.length === 0) throw new Error(`enrolment of ${pin} completed but no template was stored`);
       return { pin, templates };

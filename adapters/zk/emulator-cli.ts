@@ -3,7 +3,7 @@ import { type BulkMode, ZkEmulator } from './emulator';
 import type { ZkEncoding } from './text';
 
 const USAGE =
-  'emulate zk --port P [--users N] [--records N] [--punch-every S] [--mode single|chunked|ackdata] [--coalesce] [--packet-gap MS] [--comm-key K] [--encoding gb18030|utf8] [--udp] [--host H] [--clock-drift S] [--time-zone Z]';
+  'emulate zk --port P [--users N] [--records N] [--punch-every S] [--mode single|chunked|ackdata] [--ack-data data|all] [--coalesce] [--packet-gap MS] [--comm-key K] [--encoding gb18030|utf8] [--udp] [--host H] [--clock-drift S] [--time-zone Z]';
 
 function int(
   name: string,
@@ -41,6 +41,7 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
       records: { type: 'string' },
       'punch-every': { type: 'string' },
       mode: { type: 'string' },
+      'ack-data': { type: 'string' },
       coalesce: { type: 'boolean', default: false },
       'packet-gap': { type: 'string' },
       'comm-key': { type: 'string' },
@@ -62,6 +63,9 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
     users,
     records: int('records', values.records, 0, 200_000),
     mode: oneOf<BulkMode>('mode', values.mode, ['single', 'chunked', 'ackdata'], 'chunked'),
+    ...(values['ack-data'] === undefined
+      ? {}
+      : { ackData: oneOf<'data' | 'all'>('ack-data', values['ack-data'], ['data', 'all'], 'data') }),
     coalesce: values.coalesce,
     packetGapMs: int('packet-gap', values['packet-gap'], 1, 1000),
     commKey: int('comm-key', values['comm-key'], 0, 999_999_999),
@@ -72,7 +76,7 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
   });
   const port = await emulator.start();
   process.stdout.write(
-    `zk emulator listening on ${values.udp ? 'udp' : 'tcp'}://${values.host}:${port} (users ${users}, records ${emulator.recordCount()}, mode ${values.mode ?? 'chunked'})\n`,
+    `zk emulator listening on ${values.udp ? 'udp' : 'tcp'}://${values.host}:${port} (users ${users}, records ${emulator.recordCount()}, mode ${values.mode ?? 'chunked'}${values['ack-data'] ? `, ACK_DATA replies: ${values['ack-data']}` : ''})\n`,
   );
   let next = 0;
   const timer =

@@ -10,6 +10,11 @@ export interface ZkFaults {
   splitBytes?: number;
   /** Put this many junk bytes on the wire before every reply (TCP). */
   garbageBytes?: number;
+  /**
+   * The PIN a finished enrolment's EF_ENROLLFINGER carries instead of the enrolled worker's
+   * ('' = none), as firmware that reports the wrong user would.
+   */
+  enrolEventPin?: string;
 }
 
 export interface OutputPolicy {

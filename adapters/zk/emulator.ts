@@ -51,6 +51,12 @@ export interface ZkEmulatorOptions {
    * PREPARE_DATA/DATA/ACK_OK per CMD_DATA_RDY; `ackdata` ACK_OK + size, then one ACK_DATA per chunk.
    */
   readonly mode?: BulkMode;
+  /**
+   * Firmware that answers with CMD_ACK_DATA: `data` wherever data comes back (command replies such
+   * as OPTIONS_RRQ, GET_FREE_SIZES, GET_TIME, GET_VERSION; the bulk size announcement; inline
+   * tables; chunk data), `all` also in place of every empty ACK_OK. Unset: ACK_OK and DATA.
+   */
+  readonly ackData?: 'data' | 'all';
   /** Send all packets of one answer in a single write (what stalls node-zklib). */
   readonly coalesce?: boolean;
   /** Pause between packets when not coalescing (default 1 ms). */
@@ -64,6 +70,8 @@ export interface ZkEmulatorOptions {
   readonly enrolDelayMs?: number;
   /** How many users the terminal holds at most (reported in GET_FREE_SIZES; writes beyond it fail). */
   readonly userCapacity?: number;
+  /** The `~ZKFPVersion` the terminal reports (default 10; ZKFinger 9 terminals say 9). */
+  readonly fingerprintVersion?: number;
   /** EF_ATTLOG event length (default 52). */
   readonly eventSize?: AttEventSize;
   readonly faults?: ZkFaults;
@@ -343,7 +351,7 @@ export class ZkEmulator {
   private handle(peer: Peer, p: ZkPacket): void {
     const reply = (command: number, data?: Uint8Array) =>
       this.packet(command, peer.sessionId, p.replyId, data);
-    const ok = (data?: Uint8Array) => peer.send([reply(Cmd.ACK_OK, data)]);
+    const ok = (data?: Uint8Array) => peer.send([reply(this.positiveReply(Cmd.ACK_OK, data), data)]);
 
     if (p.command === Cmd.ACK_OK) {
       // A client acknowledging an event: nothing to answer.
@@ -352,14 +360,14 @@ export class ZkEmulator {
     }
     if (p.command === Cmd.CONNECT) {
       peer.authed = !this.options.commKey;
-      peer.send([reply(peer.authed ? Cmd.ACK_OK : Cmd.ACK_UNAUTH)]);
+      peer.send([reply(peer.authed ? this.positiveReply(Cmd.ACK_OK) : Cmd.ACK_UNAUTH)]);
       return;
     }
     if (p.command === Cmd.AUTH) {
       const ticks = p.data.length >= 3 ? (p.data[2] ?? 0) : 50;
       const expected = makeCommKey(this.options.commKey ?? 0, peer.sessionId, ticks);
       peer.authed = p.data.length >= 4 && expected.equals(p.data.subarray(0, 4));
-      peer.send([reply(peer.authed ? Cmd.ACK_OK : Cmd.ACK_UNAUTH)]);
+      peer.send([reply(peer.authed ? this.positiveReply(Cmd.ACK_OK) : Cmd.ACK_UNAUTH)]);
       return;
     }
     if (p.command === Cmd.EXIT) {
@@ -517,6 +525,13 @@ export class ZkEmulator {
     }
   }
 
+  /** What a positive reply carrying `data` is sent as: `usual`, or ACK_DATA on firmware that does so. */
+  private positiveReply(usual: number, data?: Uint8Array): number {
+    const { ackData } = this.options;
+    if (ackData === 'all' || (ackData === 'data' && data && data.length > 0)) return Cmd.ACK_DATA;
+    return usual;
+  }
+
   private decodeUser(data: Buffer): ZkUser {
     if (this.oldFirmware) {
       if (data.length < 28) throw new Error(`user record of ${data.length} bytes, 28 expected`);
@@ -529,7 +544,7 @@ export class ZkEmulator {
   private option(request: Buffer): Buffer {
     const key = request.toString('latin1').replace(/\0.*$/s, '');
     const values: Record<string, string> = {
-      '~ZKFPVersion': '10',
+      '~ZKFPVersion': String(this.options.fingerprintVersion ?? 10),
       '~SerialNumber': this.options.serialNumber ?? `EMU${this.boundPort}`,
       '~DeviceName': 'ZK Emulator',
       '~Platform': 'ZEM560_TFT',
@@ -579,13 +594,13 @@ export class ZkEmulator {
     const mode = this.options.mode ?? 'chunked';
     // A datagram cannot carry a large table inline: old firmware chunks whatever the mode.
     if (mode === 'single' && !(this.oldFirmware && table.length > 60_000)) {
-      peer.send([reply(Cmd.DATA, table)]);
+      peer.send([reply(this.positiveReply(Cmd.DATA, table), table)]);
       return;
     }
     peer.bulk = table;
     const head = Buffer.alloc(9);
     head.writeUInt32LE(table.length, 1);
-    peer.send([reply(Cmd.ACK_OK, head)]);
+    peer.send([reply(this.positiveReply(Cmd.ACK_OK, head), head)]);
   }
 
   private onChunkRequest(peer: Peer, p: ZkPacket): void {
@@ -614,8 +629,10 @@ export class ZkEmulator {
     const group = [reply(Cmd.PREPARE_DATA, prepare)];
     // Over UDP firmware sends 1 KB data packets; over TCP one packet per chunk.
     const step = this.oldFirmware ? 1024 : size;
-    for (let at = 0; at < size; at += step)
-      group.push(reply(Cmd.DATA, chunk.subarray(at, Math.min(size, at + step))));
+    for (let at = 0; at < size; at += step) {
+      const data = chunk.subarray(at, Math.min(size, at + step));
+      group.push(reply(this.positiveReply(Cmd.DATA, data), data));
+    }
     group.push(reply(Cmd.ACK_OK));
     peer.send(group);
   }
@@ -690,7 +707,12 @@ export class ZkEmulator {
       peer.enrolTimer = null;
       const template = syntheticTemplate(pin, finger);
       this.state.templates.set(`${user.uid}:${finger}`, template);
-      const event = encodeEnrolEvent({ result: 0, size: template.length, fingerIndex: finger, pin });
+      const event = encodeEnrolEvent({
+        result: 0,
+        size: template.length,
+        fingerIndex: finger,
+        pin: this.faults.enrolEventPin ?? pin,
+      });
       peer.send([this.packet(Cmd.REG_EVENT, Ev.ENROLLFINGER, 0, event)], false);
       this.stats.eventsSent++;
     }, this.options.enrolDelayMs ?? 300);

@@ -50,28 +50,49 @@ export function decodeAttEvent(data: Buffer): ZkAttEvent {
 /** EF_ENROLLFINGER result: 0 done, 4 mismatch, 5 duplicate, 6 timeout. */
 export interface ZkEnrolEvent {
   readonly result: number;
+  /** Template size in bytes (0 when a failed enrolment left it out). */
   readonly size: number;
+  /** 0–9; -1 when a failed enrolment left it out. */
   readonly fingerIndex: number;
+  /** The enrolled worker's PIN ('' when a failed enrolment left it out). */
   readonly pin: string;
 }
 
+/**
+ * The "Enrolled Finger" layout published in adrobinoga/zk-protocol (realtime section):
+ * result u16 at 0, template size u16 at 2, PIN as a 9-byte string at 4, finger index u8 at 13.
+ * On a failed enrolment the terminal may send the result alone.
+ */
+export const ENROL_EVENT_SIZE = 14;
+const ENROL_PIN_BYTES = 9;
+
 export function encodeEnrolEvent(e: ZkEnrolEvent): Buffer {
-  const b = Buffer.alloc(30);
+  const pin = Buffer.from(e.pin, 'latin1');
+  if (pin.length > ENROL_PIN_BYTES)
+    throw new Error(`EF_ENROLLFINGER carries a PIN of at most ${ENROL_PIN_BYTES} bytes: ${e.pin}`);
+  const b = Buffer.alloc(ENROL_EVENT_SIZE);
   b.writeUInt16LE(e.result, 0);
   b.writeUInt16LE(e.size, 2);
-  b.writeUInt16LE(e.fingerIndex, 4);
-  b.write(e.pin.slice(0, 24), 6, 'latin1');
+  pin.copy(b, 4);
+  b.writeUInt8(e.fingerIndex & 0xff, 13);
   return b;
 }
 
 export function decodeEnrolEvent(data: Buffer): ZkEnrolEvent {
-  const padded = data.length >= 30 ? data : Buffer.concat([data, Buffer.alloc(30 - data.length)]);
-  const idField = padded.subarray(6, 30);
-  const end = idField.indexOf(0);
+  if (data.length < 2) throw new Error(`EF_ENROLLFINGER event of ${data.length} bytes: no result code`);
+  const result = data.readUInt16LE(0);
+  if (data.length < ENROL_EVENT_SIZE) {
+    if (result !== 0) return { result, size: 0, fingerIndex: -1, pin: '' };
+    throw new Error(
+      `EF_ENROLLFINGER event of ${data.length} bytes reports success: ${ENROL_EVENT_SIZE} expected`,
+    );
+  }
+  const pinField = data.subarray(4, 4 + ENROL_PIN_BYTES);
+  const end = pinField.indexOf(0);
   return {
-    result: padded.readUInt16LE(0),
-    size: padded.readUInt16LE(2),
-    fingerIndex: padded.readUInt16LE(4),
-    pin: idField.subarray(0, end < 0 ? 24 : end).toString('utf8'),
+    result,
+    size: data.readUInt16LE(2),
+    fingerIndex: data.readUInt8(13),
+    pin: pinField.subarray(0, end < 0 ? ENROL_PIN_BYTES : end).toString('latin1'),
   };
 }

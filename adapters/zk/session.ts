@@ -19,6 +19,24 @@ export class ZkReplyError extends Error {
   }
 }
 
+/**
+ * Whether a reply means the command was carried out. Firmware answers with ACK_OK or, on some
+ * models, ACK_DATA (with or without data) for the very same commands; only the other codes
+ * (ACK_ERROR, ACK_UNAUTH, ACK_UNKNOWN…) are refusals.
+ */
+export function isAccepted(p: ZkPacket): boolean {
+  return p.command === Cmd.ACK_OK || p.command === Cmd.ACK_DATA;
+}
+
+/**
+ * Whether an ACK_DATA answer to DATA_WRRQ announces a size (`<bI…>`, size at offset 1) rather than
+ * carrying the whole table inline. Every table read here starts with its own byte count (u32 =
+ * length − 4); an announcement is a few bytes whose first u32 is not that.
+ */
+function announcesSize(data: Buffer): boolean {
+  return data.length >= 5 && data.length <= 16 && data.readUInt32LE(0) !== data.length - 4;
+}
+
 /** Replies we are waiting for: matched on the reply number, or any data packet once a chunk has started. */
 class InFlight {
   readonly queue: ZkPacket[] = [];
@@ -119,8 +137,8 @@ export class ZkSession {
 
   /**
    * Reads a table with CMD_DATA_WRRQ, whichever way the firmware answers: inline CMD_DATA (or
-   * ACK_DATA), or a size followed by chunks fetched with CMD_DATA_RDY, each answered inline or as
-   * PREPARE_DATA + DATA packets. Fewer bytes than announced is an error, never a short success.
+   * ACK_DATA), or a size (in ACK_OK, PREPARE_DATA or ACK_DATA) followed by chunks fetched with
+   * CMD_DATA_RDY, each answered inline or as PREPARE_DATA + DATA packets. Fewer bytes than announced is an error, never a short success.
    * `onProgress` sees the buffer filled up to `got` after every chunk, so a caller can decode
    * records while the rest is still on the wire (an inline answer reports nothing).
    */
@@ -131,8 +149,9 @@ export class ZkSession {
   ): Promise<Buffer> {
     return this.exclusive(async () => {
       const first = await this.roundTrip(Cmd.DATA_WRRQ, request);
-      if (first.command === Cmd.DATA || first.command === Cmd.ACK_DATA) return first.data;
-      if ((first.command !== Cmd.ACK_OK && first.command !== Cmd.PREPARE_DATA) || first.data.length < 5)
+      if (first.command === Cmd.DATA) return first.data;
+      if (first.command === Cmd.ACK_DATA && !announcesSize(first.data)) return first.data;
+      if (!(isAccepted(first) || first.command === Cmd.PREPARE_DATA) || first.data.length < 5)
         throw new ZkReplyError(`${what} (DATA_WRRQ)`, first.command);
       const size = first.data.readUInt32LE(1);
       const out = Buffer.allocUnsafe(size);
@@ -148,7 +167,7 @@ export class ZkSession {
       const freeing = this.roundTrip(Cmd.FREE_DATA);
       await settledIfThrows(freeing, () => onProgress?.(got, size, out));
       const freed = await freeing;
-      if (freed.command !== Cmd.ACK_OK) throw new ZkReplyError(`${what} (FREE_DATA)`, freed.command);
+      if (!isAccepted(freed)) throw new ZkReplyError(`${what} (FREE_DATA)`, freed.command);
       return out;
     });
   }
@@ -168,8 +187,7 @@ export class ZkSession {
 
   private async expectOk(command: number, data: Uint8Array | undefined, what: string): Promise<void> {
     const reply = await this.roundTrip(command, data);
-    if (reply.command !== Cmd.ACK_OK)
-      throw new ZkReplyError(`${what} (${commandName(command)})`, reply.command);
+    if (!isAccepted(reply)) throw new ZkReplyError(`${what} (${commandName(command)})`, reply.command);
   }
 
   private async readChunk(out: Buffer, start: number, want: number, what: string): Promise<number> {

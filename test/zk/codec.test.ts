@@ -3,7 +3,7 @@ import { zkChecksum } from '../../adapters/zk/checksum';
 import { makeCommKey } from '../../adapters/zk/commkey';
 import { Cmd } from '../../adapters/zk/constants';
 import { TcpDeframer } from '../../adapters/zk/deframer';
-import { decodeAttEvent, encodeAttEvent } from '../../adapters/zk/events';
+import { decodeAttEvent, decodeEnrolEvent, encodeAttEvent, encodeEnrolEvent } from '../../adapters/zk/events';
 import { decodeBody, encodeBody, encodeTcp } from '../../adapters/zk/packet';
 import {
   decodeAttendance16,
@@ -208,6 +208,27 @@ describe('real-time events and comm key', () => {
     }
     expect(() => decodeAttEvent(Buffer.alloc(20))).toThrow(/20 bytes/);
   });
+  it('EF_ENROLLFINGER in the published layout (adrobinoga/zk-protocol, "Enrolled Finger")', () => {
+    // result u16 LE at 0 | template size u16 LE at 2 | PIN, 9-byte string at 4 | finger u8 at 13
+    const pin2 = hex('0000 0002 320000000000000000 06');
+    expect(pin2).toHaveLength(14);
+    expect(decodeEnrolEvent(pin2)).toEqual({ result: 0, size: 512, pin: '2', fingerIndex: 6 });
+    expect(encodeEnrolEvent({ result: 0, size: 512, pin: '2', fingerIndex: 6 }).equals(pin2)).toBe(true);
+    // A PIN that fills all nine bytes has no terminator.
+    const pin9 = hex('0000 2c05 313233343536373839 09');
+    expect(decodeEnrolEvent(pin9)).toEqual({ result: 0, size: 1324, pin: '123456789', fingerIndex: 9 });
+    expect(encodeEnrolEvent({ result: 0, size: 1324, pin: '123456789', fingerIndex: 9 }).equals(pin9)).toBe(
+      true,
+    );
+    // A failed enrolment may carry the result alone (here 4, a mismatch).
+    expect(decodeEnrolEvent(hex('0400'))).toEqual({ result: 4, size: 0, pin: '', fingerIndex: -1 });
+    expect(() => decodeEnrolEvent(hex('0000 0002 32'))).toThrow(/5 bytes reports success: 14 expected/);
+    expect(() => decodeEnrolEvent(hex('00'))).toThrow(/1 bytes: no result code/);
+    expect(() => encodeEnrolEvent({ result: 0, size: 1, pin: '1234567890', fingerIndex: 0 })).toThrow(
+      /9 bytes/,
+    );
+  });
+
   it('make_commkey matches pyzk (vectors computed with the pyzk function)', () => {
     expect(makeCommKey(0, 0).toString('hex')).toBe('617d3279');
     expect(makeCommKey(123456, 14855).toString('hex')).toBe('267f32c3');

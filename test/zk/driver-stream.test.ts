@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ZkEmulatorOptions } from '../../adapters/zk/emulator';
 import type { RawPunch } from '../../gateway/model';
-import { Lab } from './support';
+import { Lab, REPLY_MODES } from './support';
 
 const lab = new Lab();
 afterEach(() => lab.cleanup());
@@ -19,9 +20,11 @@ function collector() {
   };
 }
 
-describe('ZkDriver streamed catch-up', () => {
+describe.each(REPLY_MODES)('ZkDriver streamed catch-up (replies $replies)', ({ options: replyOptions }) => {
+  const startEmulator = (options: ZkEmulatorOptions = {}) => lab.emulator({ ...replyOptions, ...options });
+
   it('hands 100,000 punches over in several calls, in order, none lost or repeated', async () => {
-    const emulator = await lab.emulator({ users: 50, records: 100_000, mode: 'chunked', coalesce: true });
+    const emulator = await startEmulator({ users: 50, records: 100_000, mode: 'chunked', coalesce: true });
     const driver = lab.driver(emulator.port);
     await driver.connect();
     const seen = collector();
@@ -37,7 +40,7 @@ describe('ZkDriver streamed catch-up', () => {
   });
 
   it('streams only what follows the cursor, even when it falls inside a chunk', async () => {
-    const emulator = await lab.emulator({ users: 9, records: 5000, mode: 'chunked' });
+    const emulator = await startEmulator({ users: 9, records: 5000, mode: 'chunked' });
     const driver = lab.driver(emulator.port);
     await driver.connect();
     const first = await driver.readPunchesSince(null);
@@ -61,7 +64,7 @@ describe('ZkDriver streamed catch-up', () => {
   });
 
   it('a read cut mid-stream and read again from the stored cursor loses nothing', async () => {
-    const emulator = await lab.emulator({ users: 5, records: 20_000, mode: 'chunked' });
+    const emulator = await startEmulator({ users: 5, records: 20_000, mode: 'chunked' });
     const driver = lab.driver(emulator.port);
     await driver.connect();
     const cut = collector();
@@ -85,7 +88,7 @@ describe('ZkDriver streamed catch-up', () => {
   });
 
   it('a failing listener fails the read after the download, and gets no call after its failure', async () => {
-    const emulator = await lab.emulator({ users: 5, records: 20_000, mode: 'chunked' });
+    const emulator = await startEmulator({ users: 5, records: 20_000, mode: 'chunked' });
     const driver = lab.driver(emulator.port);
     await driver.connect();
     let calls = 0;

@@ -7,9 +7,12 @@ describe('zk emulator CLI', () => {
   it('rejects bad arguments with the usage', async () => {
     await expect(runEmulatorCli(['--users', '5'])).rejects.toThrow(/--port is required/);
     await expect(runEmulatorCli(['--port', '0', '--mode', 'bogus'])).rejects.toThrow(/--mode must be one of/);
+    await expect(runEmulatorCli(['--port', '0', '--ack-data', 'some'])).rejects.toThrow(
+      /--ack-data must be one of data, all/,
+    );
   });
 
-  it('serves a terminal that the driver reads, with periodic punches, until SIGTERM', async () => {
+  it('serves a terminal (answering ACK_DATA) that the driver reads, with periodic punches, until SIGTERM', async () => {
     const child = spawn(
       process.execPath,
       [
@@ -26,6 +29,8 @@ describe('zk emulator CLI', () => {
         '40',
         '--punch-every',
         '0.1',
+        '--ack-data',
+        'data',
       ],
       { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -38,6 +43,7 @@ describe('zk emulator CLI', () => {
       child.once('exit', (code) => reject(new Error(`exited ${code}`)));
     });
     const port = Number(/127\.0\.0\.1:(\d+)/.exec(line)?.[1]);
+    expect(line).toContain('ACK_DATA replies: data');
     expect(port).toBeGreaterThan(0);
     const lab = new Lab();
     try {

@@ -48,3 +48,12 @@ export async function waitFor(done: () => boolean, ms = 3000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/**
+ * How the emulated firmware answers commands that return data: with ACK_OK (most firmware) or
+ * with ACK_DATA everywhere (some firmware). The driver tests run against both.
+ */
+export const REPLY_MODES: readonly { replies: string; options: ZkEmulatorOptions }[] = [
+  { replies: 'ACK_OK', options: {} },
+  { replies: 'ACK_DATA', options: { ackData: 'data' } },
+];
