@@ -6,6 +6,22 @@
 
 import { type AdmsUser, clean, parseKeyValues } from './records';
 
+export type QueryTable = 'USERINFO' | 'FINGERTMP' | 'BIOPHOTO';
+
+/**
+ * The two spellings of `DATA QUERY`. PUSH 2.x (attendance firmware): `DATA QUERY USERINFO [PIN=…]`.
+ * PUSH 3.x (the "Security PUSH" firmware of newer face terminals): `DATA QUERY tablename=user,fielddesc=*,filter=*`;
+ * such firmware may refuse the 2.x form with `Return=-1002`, and 2.x firmware does not know the 3.x one.
+ */
+export type QueryForm = '2.x' | '3.x';
+
+/** The PUSH 3.x table names: `templatev10` is the 2.x FINGERTMP; face templates would be `biodata`. */
+export const QUERY_TABLE_3X: Readonly<Record<QueryTable, string>> = {
+  USERINFO: 'user',
+  FINGERTMP: 'templatev10',
+  BIOPHOTO: 'biophoto',
+};
+
 export type AdmsCommand =
   | { readonly type: 'user-update'; readonly user: AdmsUser }
   | { readonly type: 'user-delete'; readonly pin: string }
@@ -29,7 +45,8 @@ export type AdmsCommand =
   | { readonly type: 'enroll-bio'; readonly pin: string; readonly bioType: number }
   /** Wall time as ZK's compact integer (see zk-time.ts). */
   | { readonly type: 'set-time'; readonly zkTime: number }
-  | { readonly type: 'query'; readonly table: 'USERINFO' | 'FINGERTMP' | 'BIOPHOTO'; readonly pin?: string }
+  /** `form` absent is the 2.x form. */
+  | { readonly type: 'query'; readonly table: QueryTable; readonly pin?: string; readonly form?: QueryForm }
   | { readonly type: 'check' }
   | { readonly type: 'raw'; readonly text: string };
 
@@ -54,6 +71,8 @@ export function formatCommand(command: AdmsCommand): string {
     case 'set-time':
       return `SET OPTION DateTime=${command.zkTime}`;
     case 'query':
+      if (command.form === '3.x')
+        return `DATA QUERY tablename=${QUERY_TABLE_3X[command.table]},fielddesc=*,filter=${command.pin === undefined ? '*' : `Pin=${command.pin}`}`;
       return command.pin === undefined
         ? `DATA QUERY ${command.table}`
         : `DATA QUERY ${command.table} PIN=${command.pin}`;
@@ -71,6 +90,8 @@ const num = (fields: Map<string, string>, key: string, fallback = 0): number => 
 
 /** What the emulator (a device) understands; anything else comes back as `raw`. */
 export function parseCommand(text: string): AdmsCommand {
+  const query3 = parseQuery3(text);
+  if (query3) return query3;
   const m = /^(DATA (?:UPDATE|DELETE|QUERY) \w+|ENROLL_FP|ENROLL_BIO|SET OPTION|CHECK)\s*(.*)$/s.exec(text);
   if (!m) return { type: 'raw', text };
   const head = m[1] as string;
@@ -120,12 +141,34 @@ export function parseCommand(text: string): AdmsCommand {
       if (query)
         return {
           type: 'query',
-          table: query[1] as 'USERINFO' | 'FINGERTMP' | 'BIOPHOTO',
+          table: query[1] as QueryTable,
           ...(pin ? { pin } : {}),
         };
       return { type: 'raw', text };
     }
   }
+}
+
+const TABLE_OF_3X_NAME: ReadonlyMap<string, QueryTable> = new Map(
+  Object.entries(QUERY_TABLE_3X).map(([table, name]) => [name, table as QueryTable]),
+);
+
+/**
+ * `DATA QUERY tablename=<t>,fielddesc=<*|fields>,filter=<*|conditions>`. The filter's conditions are
+ * separated by tabs in the published form (`Type=9<HT>Pin=1`); some servers send tabs between the parts too.
+ * A table this device does not keep is left to the caller as `raw` (answered -1002).
+ */
+function parseQuery3(text: string): AdmsCommand | undefined {
+  const m = /^DATA QUERY\s+tablename=([^,\s]+)(?:[,\t]fielddesc=(.*?))?(?:[,\t]filter=(.*))?$/i.exec(text);
+  if (!m) return undefined;
+  const table = TABLE_OF_3X_NAME.get((m[1] as string).toLowerCase());
+  if (!table) return { type: 'raw', text };
+  let pin: string | undefined;
+  for (const condition of (m[3] ?? '*').split(/[\t,]/)) {
+    const at = condition.indexOf('=');
+    if (at > 0 && condition.slice(0, at).trim().toLowerCase() === 'pin') pin = condition.slice(at + 1).trim();
+  }
+  return { type: 'query', table, ...(pin ? { pin } : {}), form: '3.x' };
 }
 
 /** The word a device echoes as `CMD=` in its result: `DATA`, `ENROLL_FP`, `SET`, … */

@@ -18,8 +18,15 @@ import type {
   TerminalUser,
   UserWithTemplates,
 } from '../../gateway/model';
-import { CommandQueue } from './command-queue';
-import { type AdmsCommand, type CommandResult, formatCommand, type QueuedLine } from './commands';
+import { CommandFailedError, CommandQueue } from './command-queue';
+import {
+  type AdmsCommand,
+  type CommandResult,
+  formatCommand,
+  type QueryForm,
+  type QueryTable,
+  type QueuedLine,
+} from './commands';
 import type { AdmsUser, AttlogRecord, OperlogContent } from './records';
 import type { AdmsEndpoint, AdmsServer } from './server';
 import { commandForTemplate, FP10_FORMAT, templateFromAdms, templateFromPhoto } from './templates';
@@ -52,6 +59,8 @@ interface EnrolmentWaiter {
 
 /** Missed polls before the terminal counts as offline. */
 const OFFLINE_AFTER_POLLS = 3;
+/** The device's answer to a command it does not know. */
+const RETURN_UNSUPPORTED = -1002;
 
 /**
  * One ADMS terminal. The device pushes, so there is no link to open: `connect()` registers the serial
@@ -73,6 +82,13 @@ export class AdmsDriver implements TerminalDriver {
   private readonly enrolments = new Set<EnrolmentWaiter>();
   /** What the device reported or accepted, for `readTemplates` of faces (photos are never queried back). */
   private readonly photos = new Map<string, BiometricTemplate>();
+  /** `pushver=` from the device's handshake. */
+  private pushver: string | undefined;
+  /**
+   * The `DATA QUERY` form this device last ran, kept in the state file: after a restart the device
+   * does not necessarily handshake again, so its pushver may never be seen.
+   */
+  private queryForm: QueryForm | undefined;
 
   constructor(
     private readonly config: AdmsTerminalConfig,
@@ -110,6 +126,8 @@ export class AdmsDriver implements TerminalDriver {
   }
 
   async connect(): Promise<void> {
+    const stored = this.queryFormSlot().get();
+    if (this.queryForm === undefined && (stored === '2.x' || stored === '3.x')) this.queryForm = stored;
     this.unregister ??= this.deps.server.register(this.endpoint);
   }
 
@@ -138,7 +156,7 @@ export class AdmsDriver implements TerminalDriver {
 
   async listUsers(): Promise<readonly TerminalUser[]> {
     const collector: Collector = { users: new Map(), templates: [] };
-    await this.run({ type: 'query', table: 'USERINFO' }, collector);
+    await this.query('USERINFO', undefined, collector);
     return [...collector.users.values()].map((u) => ({
       pin: u.pin,
       name: u.name,
@@ -182,7 +200,7 @@ export class AdmsDriver implements TerminalDriver {
 
   async readTemplates(pin: string): Promise<readonly BiometricTemplate[]> {
     const collector: Collector = { users: new Map(), templates: [] };
-    await this.run({ type: 'query', table: 'FINGERTMP', pin }, collector);
+    await this.query('FINGERTMP', pin, collector);
     const photo = this.photos.get(pin);
     return [...collector.templates.filter((t) => t.pin === pin), ...(photo ? [photo] : [])];
   }
@@ -257,18 +275,86 @@ export class AdmsDriver implements TerminalDriver {
         pendingCommands: this.queue.size,
         ...(this.lastContactAt ? { lastContactAt: this.lastContactAt } : {}),
         ...(info.firmware ? { firmware: info.firmware } : {}),
+        ...(this.pushver ? { pushver: this.pushver } : {}),
+        ...(this.queryForm ? { queryForm: this.queryForm } : {}),
       },
     };
   }
 
-  private async run(command: AdmsCommand, collector?: Collector): Promise<CommandResult> {
+  /**
+   * A `DATA QUERY` in the form this device runs. Until one form has worked, the announced pushver picks
+   * (3.x from 3 on, else 2.x). A refusal with -1002 (not supported) is retried once in the other form,
+   * and the form that works is remembered, so the refused one is not sent again.
+   */
+  private async query(table: QueryTable, pin: string | undefined, collector: Collector): Promise<void> {
+    const first = this.queryForm ?? (pushMajor(this.pushver) >= 3 ? '3.x' : '2.x');
+    const command = (form: QueryForm): AdmsCommand => ({
+      type: 'query',
+      table,
+      ...(pin === undefined ? {} : { pin }),
+      form,
+    });
+    try {
+      await this.run(command(first), collector, { recordError: false });
+      await this.learnQueryForm(first);
+      return;
+    } catch (error) {
+      if (!(error instanceof CommandFailedError && error.returnCode === RETURN_UNSUPPORTED)) {
+        this.noteError(error);
+        throw error;
+      }
+    }
+    const other: QueryForm = first === '2.x' ? '3.x' : '2.x';
+    this.deps.logger.info(
+      { terminalId: this.id, sn: this.config.sn, refused: first, next: other, pushver: this.pushver },
+      `ADMS device refused the PUSH ${first} DATA QUERY (-1002); asking in the ${other} form`,
+    );
+    // Nothing should have come for a refused query; start clean all the same.
+    collector.users.clear();
+    collector.templates.length = 0;
+    await this.run(command(other), collector);
+    await this.learnQueryForm(other);
+  }
+
+  private async learnQueryForm(form: QueryForm): Promise<void> {
+    if (this.queryForm === form) return;
+    this.queryForm = form;
+    this.deps.logger.info(
+      { terminalId: this.id, sn: this.config.sn, queryForm: form, pushver: this.pushver },
+      `ADMS device runs the PUSH ${form} DATA QUERY; using it from now on`,
+    );
+    try {
+      await this.queryFormSlot().set(form);
+    } catch (error) {
+      // Only costs one refused query after a restart; the answer in hand is still good.
+      this.deps.logger.warn(
+        { terminalId: this.id, error: (error as Error).message },
+        'ADMS query form not saved to the state file',
+      );
+    }
+  }
+
+  private queryFormSlot() {
+    return this.deps.state.slot<QueryForm>(`adms.${this.config.sn}.queryForm`);
+  }
+
+  private noteError(error: unknown): void {
+    this.lastError = (error as Error).message;
+    this.lastErrorAt = this.deps.clock.now();
+  }
+
+  private async run(
+    command: AdmsCommand,
+    collector?: Collector,
+    options: { readonly recordError?: boolean } = {},
+  ): Promise<CommandResult> {
     if (!this.unregister) throw new Error(`terminal ${this.id} is not connected`);
     if (collector) this.collectors.add(collector);
     try {
       return await this.queue.enqueue(formatCommand(command));
     } catch (error) {
-      this.lastError = (error as Error).message;
-      this.lastErrorAt = this.deps.clock.now();
+      // A caller that may recover (a refused query form) records the error itself when it cannot.
+      if (options.recordError !== false) this.noteError(error);
       throw error;
     } finally {
       if (collector) this.collectors.delete(collector);
@@ -290,6 +376,9 @@ export class AdmsDriver implements TerminalDriver {
       touched: (info) => {
         this.lastContactAt = this.deps.clock.now();
         if (info) this.deviceInfo = info;
+      },
+      announced: (pushver) => {
+        this.pushver = pushver.trim().slice(0, 16);
       },
     };
   }
@@ -329,6 +418,12 @@ export class AdmsDriver implements TerminalDriver {
       if (captured.length > 0) waiter.resolve(captured);
     }
   }
+}
+
+/** `3.1.2` → 3; unknown or unreadable → 0 (treated as 2.x). */
+function pushMajor(pushver: string | undefined): number {
+  const m = /^\s*(\d{1,3})/.exec(pushver ?? '');
+  return m ? Number(m[1]) : 0;
 }
 
 /** getrequest `INFO=firmware,users,fingerprints,records,ip,…`. */

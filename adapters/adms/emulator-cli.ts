@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
-import { AdmsEmulator } from './emulator';
+import { AdmsEmulator, type AdmsQueryForms } from './emulator';
 
 const USAGE =
-  'usage: emulate adms --server http://HOST:8081 --sn SN [--punch-every S] [--poll-ms MS] [--users N] [--pushver 2.4.1|3.1.2] [--camera as-asked|always]';
+  'usage: emulate adms --server http://HOST:8081 --sn SN [--punch-every S] [--poll-ms MS] [--users N] [--pushver 2.4.1|3.1.2] [--camera as-asked|always] [--query-forms 2.x-only|both|3.x-only]';
+
+const QUERY_FORMS: readonly AdmsQueryForms[] = ['2.x-only', 'both', '3.x-only'];
 
 /** Runs an emulated ADMS face terminal against a server until SIGINT/SIGTERM. */
 export async function runEmulatorCli(argv: string[]): Promise<void> {
@@ -16,6 +18,7 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
       users: { type: 'string', default: '5' },
       pushver: { type: 'string', default: '2.4.1' },
       camera: { type: 'string' },
+      'query-forms': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -40,6 +43,9 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
   const camera = values.camera;
   if (camera !== undefined && camera !== 'as-asked' && camera !== 'always')
     throw new Error(`--camera is as-asked or always\n${USAGE}`);
+  const queryForms = values['query-forms'];
+  if (queryForms !== undefined && !QUERY_FORMS.includes(queryForms as AdmsQueryForms))
+    throw new Error(`--query-forms is 2.x-only, both or 3.x-only\n${USAGE}`);
 
   const emulator = new AdmsEmulator({
     serverUrl: values.server,
@@ -48,6 +54,7 @@ export async function runEmulatorCli(argv: string[]): Promise<void> {
     ...(pollMs ? { pollMs } : {}),
     pushver: values.pushver,
     ...(camera ? { camera } : {}),
+    ...(queryForms ? { queryForms: queryForms as AdmsQueryForms } : {}),
     users: Array.from({ length: userCount }, (_, i) => ({ pin: String(i + 1), name: `Worker ${i + 1}` })),
   });
   await emulator.start();

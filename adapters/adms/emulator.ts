@@ -1,6 +1,14 @@
 import type { Logger, TerminalUser } from '../../gateway/model';
-import { type CommandResult, formatResults, parseCommand, parseCommandLines } from './commands';
-import { EmulatedAdmsDevice, type UploadRecord } from './emulator-device';
+import {
+  type CommandResult,
+  formatResults,
+  parseCommand,
+  parseCommandLines,
+  QUERY_TABLE_3X,
+  type QueryForm,
+  type QueryTable,
+} from './commands';
+import { EmulatedAdmsDevice, RETURN_UNSUPPORTED, type UploadRecord } from './emulator-device';
 import { parseHandshake } from './handshake';
 import {
   type AdmsUser,
@@ -41,12 +49,21 @@ export interface AdmsEmulatorOptions {
   readonly pushver?: string;
   readonly queryPackSize?: number;
   /**
+   * Which `DATA QUERY` spellings the firmware runs; the other is answered `Return=-1002` (not supported).
+   * `2.x-only`: `DATA QUERY USERINFO` (PUSH 2.x attendance firmware). `both`: what PUSH 3.x attendance
+   * firmware does. `3.x-only`: `DATA QUERY tablename=user,fielddesc=*,filter=*` only, as the Security
+   * PUSH firmware of newer face terminals. Default: `2.x-only` below pushver 3, `both` from 3 on.
+   */
+  readonly queryForms?: AdmsQueryForms;
+  /**
    * A camera that photographs each punch (an attendance photo, ATTPHOTO). `as-asked` uploads the
    * photos only when the handshake's TransFlag names AttPhoto (or sets its bit in the older
    * `1111000000` form); `always` is firmware that uploads them whatever the server asked.
    */
   readonly camera?: 'as-asked' | 'always';
 }
+
+export type AdmsQueryForms = '2.x-only' | 'both' | '3.x-only';
 
 export interface AdmsEmulatorStats {
   handshakes: number;
@@ -95,6 +112,7 @@ export class AdmsEmulator {
   private polling: Promise<void> | undefined;
   private failNext: number | undefined;
   private nextPin = 0;
+  private readonly received: Array<{ readonly text: string; readonly returnCode: number }> = [];
 
   constructor(private readonly options: AdmsEmulatorOptions) {
     this.device = new EmulatedAdmsDevice(options.timezone ?? 'Asia/Shanghai', options.now ?? Date.now);
@@ -222,6 +240,11 @@ export class AdmsEmulator {
     return new Map([...fingers].map(([i, b64]) => [i, Buffer.from(b64, 'base64')]));
   }
 
+  /** The commands run so far (the last 1000), with the Return code each got. */
+  commands(): ReadonlyArray<{ readonly text: string; readonly returnCode: number }> {
+    return [...this.received];
+  }
+
   /** The device's wall clock now, `YYYY-MM-DDTHH:mm:ss`. */
   clock(): string {
     return this.device.wallClock();
@@ -335,6 +358,13 @@ export class AdmsEmulator {
   }
 
   private async run(id: string, text: string): Promise<CommandResult> {
+    const result = await this.execute(id, text);
+    this.received.push({ text, returnCode: result.returnCode });
+    if (this.received.length > 1000) this.received.shift();
+    return result;
+  }
+
+  private async execute(id: string, text: string): Promise<CommandResult> {
     const command = parseCommand(text);
     const cmd = (/^(\S+)/.exec(text)?.[1] ?? '').toUpperCase();
     this.stats.commandsRun++;
@@ -343,15 +373,23 @@ export class AdmsEmulator {
       this.failNext = undefined;
       return { id, returnCode, cmd };
     }
+    if (command.type === 'query' && !this.runsQueryForm(command.form ?? '2.x'))
+      return { id, returnCode: RETURN_UNSUPPORTED, cmd };
     const execution = this.device.execute(command);
     if (command.type === 'check') await this.handshake().catch(() => undefined);
-    if (command.type === 'query' && this.pushMajor() >= 3 && execution.upload) {
+    // The 3.x spelling is only ever answered the 3.x way.
+    if (command.type === 'query' && (this.pushMajor() >= 3 || command.form === '3.x') && execution.upload) {
       await this.postQueryData(id, command.table, execution.upload.records);
     } else if (execution.upload && execution.upload.records.length > 0) {
       const { table, records } = execution.upload;
       await this.request('POST', 'cdata', { table }, records.map(formatUploadRecord).join('\n'));
     }
     return { id, returnCode: execution.returnCode, cmd };
+  }
+
+  private runsQueryForm(form: QueryForm): boolean {
+    const forms = this.options.queryForms ?? (this.pushMajor() >= 3 ? 'both' : '2.x-only');
+    return forms === 'both' || forms === `${form}-only`;
   }
 
   private pushMajor(): number {
@@ -361,10 +399,10 @@ export class AdmsEmulator {
   /** PUSH 3.x: query results in packs to `/iclock/querydata`, before the command's result. */
   private async postQueryData(
     cmdId: string,
-    table: 'USERINFO' | 'FINGERTMP' | 'BIOPHOTO',
+    table: QueryTable,
     records: readonly UploadRecord[],
   ): Promise<void> {
-    const tablename = QUERY_TABLE_NAME[table];
+    const tablename = QUERY_TABLE_3X[table];
     const packSize = Math.max(1, this.options.queryPackSize ?? 100);
     const packCount = Math.max(1, Math.ceil(records.length / packSize));
     for (let pack = 0; pack < packCount; pack++) {
@@ -416,8 +454,6 @@ export class AdmsEmulator {
     this.options.logger?.[level]({ sn: this.options.sn, ...obj }, `ADMS emulator: ${msg}`);
   }
 }
-
-const QUERY_TABLE_NAME = { USERINFO: 'user', FINGERTMP: 'templatev10', BIOPHOTO: 'biophoto' } as const;
 
 function formatQueryRecord(record: UploadRecord, uid: number): string {
   if (record.kind === 'user') return formatQueryUserRecord(record.user, uid);

@@ -28,6 +28,8 @@ export interface AdmsEndpoint {
   takeResult(result: CommandResult): void;
   /** Any request from the device; `info` is the getrequest `INFO=` field when sent. */
   touched(info?: string): void;
+  /** The PUSH version the device announced (`pushver=`, sent with the handshake). */
+  announced(pushver: string): void;
 }
 
 export interface AdmsServerOptions {
@@ -208,6 +210,9 @@ export class AdmsServer {
       return c.text('ERROR: unknown device', 403);
     }
     endpoint.touched();
+    // The handshake carries it; reading it on any route also covers firmware that sends it elsewhere.
+    const pushver = c.req.query('pushver');
+    if (pushver) endpoint.announced(pushver);
     return handle(endpoint);
   }
 

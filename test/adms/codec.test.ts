@@ -238,10 +238,52 @@ describe('commands and results', () => {
       { type: 'enroll-bio', pin: '7', bioType: 9 },
       { type: 'set-time', zkTime: 1 },
       { type: 'query', table: 'FINGERTMP', pin: '7' },
+      { type: 'query', table: 'FINGERTMP', pin: '7', form: '3.x' },
+      { type: 'query', table: 'USERINFO', form: '3.x' },
       { type: 'check' },
     ] as const;
     for (const command of commands) expect(parseCommand(formatCommand(command))).toEqual(command);
     expect(parseCommand('REBOOT')).toEqual({ type: 'raw', text: 'REBOOT' });
+  });
+
+  it('decodes the PUSH 3.x query commands and a refusal, written out by hand from the published form', () => {
+    // Security PUSH protocol, "query data": DATA QUERY tablename=<table>,fielddesc=<*|fields>,filter=<*|conditions>,
+    // conditions separated by HT; the device answers a command it does not run with Return=-1002.
+    const body =
+      'C:295:DATA QUERY tablename=user,fielddesc=*,filter=*\r\n' +
+      'C:296:DATA QUERY tablename=templatev10,fielddesc=*,filter=Pin=982\r\n' +
+      'C:297:DATA QUERY tablename=biophoto,fielddesc=*,filter=Type=9\tPin=982\r\n' +
+      'C:298:DATA QUERY tablename=transaction,fielddesc=*,filter=*';
+    const lines = parseCommandLines(body);
+    expect(lines.map((l) => l.id)).toEqual(['295', '296', '297', '298']);
+    expect(lines.map((l) => parseCommand(l.text))).toEqual([
+      { type: 'query', table: 'USERINFO', form: '3.x' },
+      { type: 'query', table: 'FINGERTMP', pin: '982', form: '3.x' },
+      { type: 'query', table: 'BIOPHOTO', pin: '982', form: '3.x' },
+      // A table the emulated terminal does not keep: left raw, so it answers -1002.
+      { type: 'raw', text: 'DATA QUERY tablename=transaction,fielddesc=*,filter=*' },
+    ]);
+    expect(formatCommand({ type: 'query', table: 'USERINFO', form: '3.x' })).toBe(
+      'DATA QUERY tablename=user,fielddesc=*,filter=*',
+    );
+    expect(formatCommand({ type: 'query', table: 'FINGERTMP', pin: '982', form: '3.x' })).toBe(
+      'DATA QUERY tablename=templatev10,fielddesc=*,filter=Pin=982',
+    );
+    expect(formatCommand({ type: 'query', table: 'FINGERTMP', pin: '982', form: '2.x' })).toBe(
+      'DATA QUERY FINGERTMP PIN=982',
+    );
+    // Variants other servers send: HT between the parts, a field list, a lower-case key.
+    expect(parseCommand('DATA QUERY tablename=user\tfielddesc=*\tfilter=*')).toEqual({
+      type: 'query',
+      table: 'USERINFO',
+      form: '3.x',
+    });
+    expect(
+      parseCommand('DATA QUERY tablename=templatev10,fielddesc=pin,fingerid,template,filter=pin=7'),
+    ).toEqual({ type: 'query', table: 'FINGERTMP', pin: '7', form: '3.x' });
+    expect(parseResults('ID=295&Return=-1002&CMD=DATA\r\n').results).toEqual([
+      { id: '295', returnCode: -1002, cmd: 'DATA' },
+    ]);
   });
 
   it('hands out C:<id>:<command> lines, or OK when there is nothing', () => {

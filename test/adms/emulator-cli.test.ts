@@ -30,9 +30,12 @@ describe('emulate adms (the CLI)', () => {
     await expect(
       runEmulatorCli(['--server', 'http://127.0.0.1:1', '--sn', 'X1', '--camera', 'sometimes']),
     ).rejects.toThrow(/--camera is as-asked or always/);
+    await expect(
+      runEmulatorCli(['--server', 'http://127.0.0.1:1', '--sn', 'X1', '--query-forms', '3.x']),
+    ).rejects.toThrow(/--query-forms is 2.x-only, both or 3.x-only/);
   });
 
-  it('runs a PUSH 3.x terminal that handshakes, pushes punches and answers queries until SIGTERM', async () => {
+  it('runs a PUSH 3.x-only terminal that handshakes, pushes punches and answers queries until SIGTERM', async () => {
     const { dir, cleanup } = await tempDir('adms-cli-');
     cleanups.push(cleanup);
     const state = new StateStore(`${dir}/state.json`);
@@ -62,6 +65,8 @@ describe('emulate adms (the CLI)', () => {
       '0.2',
       '--pushver',
       '3.1.2',
+      '--query-forms',
+      '3.x-only',
     ]);
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     cleanups.push(async () => {
@@ -74,7 +79,7 @@ describe('emulate adms (the CLI)', () => {
     await eventually(() => (punches.length >= 2 ? true : undefined), 'punches from the CLI emulator', 20_000);
     expect(stdout).toContain('adms emulator CLI0001 pushing to');
     expect(punches[0]).toMatchObject({ terminalId: 'cli', source: 'push' });
-    // Its answer to the user query comes through /iclock/querydata.
+    // Asked in the 3.x form (it announced pushver 3.1.2 and refuses the 2.x one); answered through /iclock/querydata.
     const users = await driver.listUsers();
     expect(users.map((u) => u.pin)).toEqual(['1', '2', '3', '4', '5']);
     child.kill('SIGTERM');
