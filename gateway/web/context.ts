@@ -4,7 +4,8 @@ import type { GuardEnv } from '../http/guard';
 import { LANG_COOKIE, parseLang } from './i18n';
 import type { PageContext } from './layout';
 
-export type WebApp = Hono<GuardEnv>;
+/** One part of the page: a hono sub-app that `createWebApp` mounts with `app.route(base, routes)`. */
+export type PageRoutes = Hono<GuardEnv>;
 export type WebContext = Context<GuardEnv>;
 
 export function pageContext(c: WebContext, siteName: string): PageContext {

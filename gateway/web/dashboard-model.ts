@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import type { TerminalReport } from '../http/health';
 import { countPerSlot, unmatchedSince } from '../query/punch-query';
 import type { WebDeps } from './deps';
 import { formatTime } from './layout';
@@ -69,30 +70,7 @@ export function buildDashboard(deps: WebDeps, nowMs = Date.now()): Dashboard {
   const onSiteIds = index.onSite();
   const names = onSiteIds.slice(0, ON_SITE_NAMES).map((id) => deps.roster.get(id)?.name ?? id);
   const alerts = [...health.alerts];
-  const terminals = health.terminals.map((t) => {
-    const tolerance = deps.clockTolerance(t.id);
-    if (
-      t.clockOffsetSeconds !== undefined &&
-      tolerance !== undefined &&
-      Math.abs(t.clockOffsetSeconds) > tolerance
-    ) {
-      alerts.push(`terminal ${t.id}: clock off by ${t.clockOffsetSeconds} s`);
-    }
-    const handle = deps.terminal(t.id);
-    const maxUsers = handle?.driver.capabilities().maxUsers;
-    if (maxUsers !== undefined && t.userCount !== undefined && t.userCount >= maxUsers) {
-      alerts.push(`terminal ${t.id}: full (${t.userCount}/${maxUsers} users)`);
-    }
-    return {
-      id: t.id,
-      kind: t.kind,
-      online: t.online,
-      lastPunch: formatTime(t.lastPunchAt, deps.timezone),
-      clockOffsetSeconds: t.clockOffsetSeconds,
-      rosterSync: deps.rosterSyncState?.(t.id),
-      lastError: t.lastError,
-    };
-  });
+  const terminals = health.terminals.map((t) => dashboardTerminal(deps, t, alerts));
   const unmatched = unmatchedSince(index, bounds[0]!);
   if (unmatched.size > 0) {
     const pins = [...unmatched.entries()].slice(0, 10).map(([pin, n]) => `${pin}×${n}`);
@@ -128,5 +106,30 @@ export function buildDashboard(deps: WebDeps, nowMs = Date.now()): Dashboard {
       configAlert: u.health.configAlert,
     })),
     alerts,
+  };
+}
+
+/** A terminal's row; its clock or user-count alert, if any, goes into `alerts`. */
+function dashboardTerminal(deps: WebDeps, t: TerminalReport, alerts: string[]): DashboardTerminal {
+  const tolerance = deps.clockTolerance(t.id);
+  if (
+    t.clockOffsetSeconds !== undefined &&
+    tolerance !== undefined &&
+    Math.abs(t.clockOffsetSeconds) > tolerance
+  ) {
+    alerts.push(`terminal ${t.id}: clock off by ${t.clockOffsetSeconds} s`);
+  }
+  const maxUsers = deps.terminal(t.id)?.driver.capabilities().maxUsers;
+  if (maxUsers !== undefined && t.userCount !== undefined && t.userCount >= maxUsers) {
+    alerts.push(`terminal ${t.id}: full (${t.userCount}/${maxUsers} users)`);
+  }
+  return {
+    id: t.id,
+    kind: t.kind,
+    online: t.online,
+    lastPunch: formatTime(t.lastPunchAt, deps.timezone),
+    clockOffsetSeconds: t.clockOffsetSeconds,
+    rosterSync: deps.rosterSyncState(t.id),
+    lastError: t.lastError,
   };
 }

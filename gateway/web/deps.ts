@@ -34,8 +34,8 @@ export interface RosterView {
 }
 
 /**
- * Everything the page uses of the gateway. Built from a Gateway by `webDepsFromGateway`; the
- * optional members are parts the gateway does not offer yet (the page hides what is missing).
+ * The page's port: everything the page uses of the gateway, and nothing else. The running
+ * gateway is adapted to it by `gateway-adapter.ts`.
  */
 export interface WebDeps {
   readonly siteName: string;
@@ -58,12 +58,15 @@ export interface WebDeps {
   retryNow(name: UpstreamName): boolean;
   /** Clock drift tolerance per terminal, seconds (alerts). */
   clockTolerance(terminalId: string): number | undefined;
-  /** Gap: the lead's reconciler. Converges one terminal to the roster now. */
-  reconcileNow?(terminalId: string): Promise<void>;
-  /** Gap: the reconciler's knowledge of which terminals hold a worker. */
-  terminalsHolding?(workerId: string): readonly string[];
-  /** Gap: per-terminal roster sync state from the reconciler ("in sync", "3 pending", …). */
-  rosterSyncState?(terminalId: string): string | undefined;
-  /** Starts enrolment; defaults to driver.startEnrolment + roster.apply when absent. */
-  enrol?(workerId: string, kind: TemplateKind, terminalId: string, signal: AbortSignal): Promise<void>;
+  /** Asks the terminal's reconciler to converge it to the roster now; rejects for an unknown terminal. */
+  reconcileNow(terminalId: string): Promise<void>;
+  /** The running terminals the reconcilers have written this worker to. */
+  terminalsHolding(workerId: string): readonly string[];
+  /** The terminal's roster sync state ("in sync", "3 pending", …); undefined when it is not running. */
+  rosterSyncState(terminalId: string): string | undefined;
+  /**
+   * Enrols a fingerprint or face on the chosen terminal through the gateway's enrolment service,
+   * which stores the template in the roster; resolves when it is stored.
+   */
+  enrol(workerId: string, kind: TemplateKind, terminalId: string, signal: AbortSignal): Promise<void>;
 }

@@ -31,7 +31,6 @@ export function Csrf(props: { page: PageContext }) {
 
 export function Layout(props: { page: PageContext; title: string; children?: Child; scripts?: string[] }) {
   const { page } = props;
-  const other: Lang = page.lang === 'zh' ? 'en' : 'zh';
   return (
     <>
       {raw('<!DOCTYPE html>')}
@@ -47,38 +46,7 @@ export function Layout(props: { page: PageContext; title: string; children?: Chi
           )}
         </head>
         <body>
-          <header class="top">
-            <strong class="site">{page.siteName}</strong>
-            {page.csrf !== undefined && (
-              <nav>
-                {NAV.map((item) => (
-                  <a
-                    href={item.href}
-                    class={
-                      (item.href === '/' ? page.path === '/' : page.path.startsWith(item.href))
-                        ? 'current'
-                        : ''
-                    }
-                  >
-                    {t(page, item.key)}
-                  </a>
-                ))}
-              </nav>
-            )}
-            <span class="tools">
-              <a href={`/lang/${other}?back=${encodeURIComponent(page.path)}`} id="lang-switch">
-                {other === 'en' ? 'English' : '中文'}
-              </a>
-              {page.csrf !== undefined && (
-                <form method="post" action="/logout" class="inline">
-                  <Csrf page={page} />
-                  <button type="submit" class="link">
-                    {t(page, 'logout')}
-                  </button>
-                </form>
-              )}
-            </span>
-          </header>
+          <TopBar page={page} />
           <main>
             <h1>{props.title}</h1>
             {props.children}
@@ -90,6 +58,44 @@ export function Layout(props: { page: PageContext; title: string; children?: Chi
         </body>
       </html>
     </>
+  );
+}
+
+/** Site name, navigation (once logged in), language switch and logout. */
+function TopBar(props: { page: PageContext }) {
+  const { page } = props;
+  const other: Lang = page.lang === 'zh' ? 'en' : 'zh';
+  return (
+    <header class="top">
+      <strong class="site">{page.siteName}</strong>
+      {page.csrf !== undefined && (
+        <nav>
+          {NAV.map((item) => (
+            <a
+              href={item.href}
+              class={
+                (item.href === '/' ? page.path === '/' : page.path.startsWith(item.href)) ? 'current' : ''
+              }
+            >
+              {t(page, item.key)}
+            </a>
+          ))}
+        </nav>
+      )}
+      <span class="tools">
+        <a href={`/lang/${other}?back=${encodeURIComponent(page.path)}`} id="lang-switch">
+          {other === 'en' ? 'English' : '中文'}
+        </a>
+        {page.csrf !== undefined && (
+          <form method="post" action="/logout" class="inline">
+            <Csrf page={page} />
+            <button type="submit" class="link">
+              {t(page, 'logout')}
+            </button>
+          </form>
+        )}
+      </span>
+    </header>
   );
 }
 

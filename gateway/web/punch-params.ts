@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import type { UpstreamName } from '../model';
 import type { PunchFilter } from '../query/punch-query';
 import type { WebDeps } from './deps';
-import { searchWorkers } from './worker-routes';
+import { searchWorkers } from './worker-search';
 
 export interface PunchParams {
   readonly from: string;

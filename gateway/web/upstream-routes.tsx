@@ -1,63 +1,37 @@
-import { SECRET_ENV } from '../../config/load';
+import { Hono } from 'hono';
+import type { GuardEnv } from '../http/guard';
 import type { UpstreamName } from '../model';
-import { type ConfigDocument, ConfigDocumentEditor } from './config-document';
-import { field, pageContext, type WebApp, type WebContext } from './context';
+import { ConfigDocumentEditor } from './config-document';
+import { field, type PageRoutes, pageContext, type WebContext } from './context';
 import type { WebDeps } from './deps';
 import { text } from './i18n';
 import type { PageNotice } from './pages/terminals';
-import { type SecretState, UpstreamsPage } from './pages/upstreams';
+import { UpstreamsPage } from './pages/upstreams';
 import type { UpstreamErrorLog } from './upstream-errors';
+import { isPageSecret, secretStates, setSecret } from './upstream-secrets';
 
-/** Secrets the page may set (never show): written to the config file, used after a restart. */
-const SECRETS: ReadonlyArray<{ upstream: UpstreamName; key: string }> = [
-  { upstream: 'sichuan', key: 'deviceKey' },
-  { upstream: 'sichuan', key: 'sm4Key' },
-  { upstream: 'sichuan', key: 'sm4Iv' },
-  { upstream: 'deli', key: 'password' },
-];
+type Render = (c: WebContext, notice?: PageNotice, status?: 200 | 400) => Promise<Response>;
 
-function upstreamSection(document: ConfigDocument, name: string): Record<string, unknown> | undefined {
-  const upstreams = document.upstreams as Record<string, unknown> | undefined;
-  const section = upstreams?.[name];
-  return typeof section === 'object' && section !== null ? (section as Record<string, unknown>) : undefined;
-}
-
-export function registerUpstreamRoutes(app: WebApp, deps: WebDeps, errors: UpstreamErrorLog): void {
+/** `/upstreams`: each platform's state and recent errors, retry now, and replacing its secrets. */
+export function upstreamRoutes(deps: WebDeps, errors: UpstreamErrorLog): PageRoutes {
   const editor = deps.configFile ? new ConfigDocumentEditor(deps.configFile) : undefined;
-  const page = (c: WebContext) => pageContext(c, deps.siteName);
-
-  const secretStates = async (): Promise<SecretState[]> => {
-    const document = editor
-      ? await editor.read().catch(() => ({}) as ConfigDocument)
-      : ({} as ConfigDocument);
-    return SECRETS.map(({ upstream, key }) => {
-      const env = SECRET_ENV.find((s) => s.path[1] === upstream && s.path[2] === key)?.env;
-      const value = upstreamSection(document, upstream)?.[key];
-      return {
-        upstream,
-        key,
-        isSet: (typeof value === 'string' && value !== '') || Boolean(env && process.env[env]),
-      };
-    });
-  };
-
-  const render = async (c: WebContext, notice?: PageNotice, status: 200 | 400 = 200) =>
+  const render: Render = async (c, notice, status = 200) =>
     c.html(
       <UpstreamsPage
-        page={page(c)}
+        page={pageContext(c, deps.siteName)}
         upstreams={deps.health().upstreams}
         errors={(name) => errors.recent(name)}
-        secrets={await secretStates()}
+        secrets={await secretStates(editor)}
         editable={editor !== undefined}
         timezone={deps.timezone}
         notice={notice}
       />,
       status,
     );
-
-  app.get('/upstreams', (c) => render(c));
-  app.post('/upstreams/:name/retry', (c) => {
-    const p = page(c);
+  const routes = new Hono<GuardEnv>();
+  routes.get('/', (c) => render(c));
+  routes.post('/:name/retry', (c) => {
+    const p = pageContext(c, deps.siteName);
     const ok = deps.retryNow(c.req.param('name') as UpstreamName);
     return render(
       c,
@@ -65,29 +39,29 @@ export function registerUpstreamRoutes(app: WebApp, deps: WebDeps, errors: Upstr
       ok ? 200 : 400,
     );
   });
-  app.post('/upstreams/:name/secret', async (c) => {
-    const p = page(c);
-    const name = c.req.param('name');
-    const body = await c.req.parseBody();
-    const key = field(body, 'key');
-    const value = typeof body['value'] === 'string' ? body['value'] : '';
-    if (!editor) return render(c, { kind: 'error', text: text(p.lang, 'noConfigFile') }, 400);
-    if (!SECRETS.some((s) => s.upstream === name && s.key === key) || !value) {
-      return render(c, { kind: 'error', text: 'unknown secret or empty value' }, 400);
-    }
-    const result = await editor.edit((document) => {
-      document.upstreams ??= {};
-      const upstreams = document.upstreams as Record<string, Record<string, unknown>>;
-      upstreams[name] ??= {};
-      upstreams[name]![key] = value;
-    });
-    if (!result.ok)
-      return render(
-        c,
-        { kind: 'error', text: text(p.lang, 'configProblems'), problems: result.problems },
-        400,
-      );
-    deps.logger.info({ upstream: name, key }, 'web: upstream secret replaced (value not logged)');
-    return render(c, { kind: 'ok', text: text(p.lang, 'secretSaved') });
-  });
+  routes.post('/:name/secret', (c) => replaceSecret(c, c.req.param('name'), deps, editor, render));
+  return routes;
+}
+
+async function replaceSecret(
+  c: WebContext,
+  name: string,
+  deps: WebDeps,
+  editor: ConfigDocumentEditor | undefined,
+  render: Render,
+): Promise<Response> {
+  const p = pageContext(c, deps.siteName);
+  const body = await c.req.parseBody();
+  const key = field(body, 'key');
+  const value = typeof body['value'] === 'string' ? body['value'] : '';
+  if (!editor) return render(c, { kind: 'error', text: text(p.lang, 'noConfigFile') }, 400);
+  if (!isPageSecret(name, key) || !value) {
+    return render(c, { kind: 'error', text: 'unknown secret or empty value' }, 400);
+  }
+  const result = await editor.edit((document) => setSecret(document, name, key, value));
+  if (!result.ok) {
+    return render(c, { kind: 'error', text: text(p.lang, 'configProblems'), problems: result.problems }, 400);
+  }
+  deps.logger.info({ upstream: name, key }, 'web: upstream secret replaced (value not logged)');
+  return render(c, { kind: 'ok', text: text(p.lang, 'secretSaved') });
 }

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { ModbusEmulator } from '../../adapters/modbus/emulator';
+import { ZkEmulator } from '../../adapters/zk/emulator';
 import { SichuanEmulator } from '../../cloud/sichuan/emulator';
 import labProfile from '../../config/lab.json' with { type: 'json' };
 import { validateConfig } from '../../config/load';
@@ -36,21 +37,30 @@ export interface WebLab {
   readonly gateway: Gateway;
   readonly modbus: ModbusEmulator;
   readonly sichuan: SichuanEmulator;
+  /** The ZK terminal `lab-zk`, when asked for: it holds users and enrols fingerprints. */
+  readonly zk?: ZkEmulator;
   readonly baseUrl: string;
   readonly configFile: string;
   stop(): Promise<void>;
+}
+
+export interface WebLabOptions {
+  /** Adds a ZK terminal (`lab-zk`, emulated) beside the turnstile, for roster sync and enrolment. */
+  readonly zk?: boolean;
 }
 
 /**
  * Lab mode in-process (what `edge-gateway lab` runs): a Modbus turnstile and the Sichuan platform
  * emulated on loopback, the gateway on port 0 with its config written to a file the page edits.
  */
-export async function startWebLab(): Promise<WebLab> {
+export async function startWebLab(options: WebLabOptions = {}): Promise<WebLab> {
   const tmp = await tempDir('edge-gw-web-');
   const sichuan = new SichuanEmulator({ ...LAB_SICHUAN, host: '127.0.0.1', port: 0 });
   const baseUrl = await sichuan.start();
   const modbus = new ModbusEmulator({ transport: 'tcp', host: '127.0.0.1', port: 0 }, {});
   await modbus.start();
+  const zk = options.zk ? new ZkEmulator({ port: 0, users: 0, records: 0, enrolDelayMs: 500 }) : undefined;
+  const zkPort = await zk?.start();
   const document = structuredClone(labProfile) as Record<string, unknown>;
   document.dataDir = join(tmp.dir, 'data');
   document.http = { host: '127.0.0.1', port: 0, apiToken: API_TOKEN };
@@ -66,6 +76,18 @@ export async function startWebLab(): Promise<WebLab> {
       pollSeconds: 0.5,
     },
   ];
+  if (zk) {
+    (document.terminals as unknown[]).push({
+      id: 'lab-zk',
+      name: '东门指纹机 (ZK)',
+      driver: 'zk',
+      direction: 'in',
+      transport: 'tcp',
+      host: '127.0.0.1',
+      port: zkPort,
+      pollSeconds: 1,
+    });
+  }
   document.upstreams = { sichuan: { enabled: true, baseUrl, ...LAB_SICHUAN, heartbeatSeconds: 60 } };
   const result = validateConfig(document);
   if (!result.ok) throw new Error(result.problems.join('\n'));
@@ -85,11 +107,13 @@ export async function startWebLab(): Promise<WebLab> {
     gateway,
     modbus,
     sichuan,
+    zk,
     configFile,
     baseUrl: `http://127.0.0.1:${gateway.httpPort}`,
     stop: async () => {
       await gateway.stop();
       await modbus.stop();
+      await zk?.stop();
       await sichuan.stop();
       await tmp.cleanup();
     },

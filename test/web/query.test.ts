@@ -8,7 +8,7 @@ import { PunchIndex } from '../../gateway/query/punch-index';
 import { countPerSlot, eachPunch, type PunchFilter, queryPunches } from '../../gateway/query/punch-query';
 import { PunchJournal } from '../../gateway/store/journal';
 import { todayHourBounds } from '../../gateway/web/dashboard-model';
-import { csvCell } from '../../gateway/web/punch-routes';
+import { csvCell } from '../../gateway/web/punch-csv';
 import { testLogger } from '../support/logger';
 import { draft } from '../support/punches';
 import { tempDir } from '../support/tmp';

@@ -7,34 +7,7 @@ export function DashboardPage(props: { page: PageContext; data: Dashboard }) {
     <Layout page={page} title={t(page, 'dashboard')} scripts={['uPlot.iife.min.js']}>
       <div id="dashboard" data-refresh="/api/dashboard">
         {!data.indexReady && <p class="notice">{t(page, 'indexing')}</p>}
-        <section class="cards">
-          <div class="card big">
-            <span class="label">{t(page, 'onSite')}</span>
-            <span class="value" id="on-site">
-              {String(data.onSite)}
-            </span>
-          </div>
-          <div class="card">
-            <span class="label">{t(page, 'todayEntries')}</span>
-            <span class="value" id="entries-today">
-              {String(data.entriesToday)}
-            </span>
-          </div>
-          <div class="card">
-            <span class="label">{t(page, 'todayExits')}</span>
-            <span class="value" id="exits-today">
-              {String(data.exitsToday)}
-            </span>
-          </div>
-          <div class="card wide">
-            <span class="label">{t(page, 'lastPunch')}</span>
-            <span class="value small" id="latest-punch">
-              {data.latest
-                ? `${data.latest.at} ${data.latest.name} ${data.latest.direction === 'in' ? t(page, 'in') : t(page, 'out')} @ ${data.latest.terminalId}`
-                : '—'}
-            </span>
-          </div>
-        </section>
+        <TodayCards page={page} data={data} />
         <p class="muted" id="on-site-names">
           {data.onSiteNames.join('、')}
         </p>
@@ -58,69 +31,119 @@ export function DashboardPage(props: { page: PageContext; data: Dashboard }) {
             )}
           </ul>
         </section>
-        <section>
-          <h2>{t(page, 'terminals')}</h2>
-          <div class="scroll">
-            <table id="terminal-table" data-online={t(page, 'online')} data-offline={t(page, 'offline')}>
-              <thead>
-                <tr>
-                  <th>{t(page, 'terminal')}</th>
-                  <th>{t(page, 'status')}</th>
-                  <th>{t(page, 'lastPunch')}</th>
-                  <th>{t(page, 'clockOffset')}</th>
-                  <th>{t(page, 'rosterSync')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.terminals.map((term) => (
-                  <tr>
-                    <td>{term.id}</td>
-                    <td class={term.online ? 'good' : 'bad'}>
-                      {term.online ? t(page, 'online') : t(page, 'offline')}
-                    </td>
-                    <td>{term.lastPunch}</td>
-                    <td>{term.clockOffsetSeconds === undefined ? '—' : `${term.clockOffsetSeconds} s`}</td>
-                    <td>{term.rosterSync ?? '—'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </section>
-        <section>
-          <h2>{t(page, 'upstreams')}</h2>
-          <div class="scroll">
-            <table
-              id="upstream-table"
-              data-connected={t(page, 'connected')}
-              data-disconnected={t(page, 'disconnected')}
-            >
-              <thead>
-                <tr>
-                  <th>{t(page, 'upstreams')}</th>
-                  <th>{t(page, 'status')}</th>
-                  <th>{t(page, 'backlog')}</th>
-                  <th>{t(page, 'lastSuccess')}</th>
-                  <th>{t(page, 'lastError')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.upstreams.map((u) => (
-                  <tr>
-                    <td>{u.name}</td>
-                    <td class={u.connected ? 'good' : 'bad'}>
-                      {u.connected ? t(page, 'connected') : t(page, 'disconnected')}
-                    </td>
-                    <td>{String(u.backlog)}</td>
-                    <td>{u.lastSuccess}</td>
-                    <td>{u.configAlert ?? u.lastError ?? '—'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </section>
+        <TerminalTable page={page} terminals={data.terminals} />
+        <UpstreamTable page={page} upstreams={data.upstreams} />
       </div>
     </Layout>
+  );
+}
+
+/** Ids of the values the script refreshes every second. */
+function TodayCards(props: { page: PageContext; data: Dashboard }) {
+  const { page, data } = props;
+  return (
+    <section class="cards">
+      <div class="card big">
+        <span class="label">{t(page, 'onSite')}</span>
+        <span class="value" id="on-site">
+          {String(data.onSite)}
+        </span>
+      </div>
+      <div class="card">
+        <span class="label">{t(page, 'todayEntries')}</span>
+        <span class="value" id="entries-today">
+          {String(data.entriesToday)}
+        </span>
+      </div>
+      <div class="card">
+        <span class="label">{t(page, 'todayExits')}</span>
+        <span class="value" id="exits-today">
+          {String(data.exitsToday)}
+        </span>
+      </div>
+      <div class="card wide">
+        <span class="label">{t(page, 'lastPunch')}</span>
+        <span class="value small" id="latest-punch">
+          {data.latest
+            ? `${data.latest.at} ${data.latest.name} ${data.latest.direction === 'in' ? t(page, 'in') : t(page, 'out')} @ ${data.latest.terminalId}`
+            : '—'}
+        </span>
+      </div>
+    </section>
+  );
+}
+
+/** The script redraws the rows; the words it needs ride on the table's data attributes. */
+function TerminalTable(props: { page: PageContext; terminals: Dashboard['terminals'] }) {
+  const { page } = props;
+  return (
+    <section>
+      <h2>{t(page, 'terminals')}</h2>
+      <div class="scroll">
+        <table id="terminal-table" data-online={t(page, 'online')} data-offline={t(page, 'offline')}>
+          <thead>
+            <tr>
+              <th>{t(page, 'terminal')}</th>
+              <th>{t(page, 'status')}</th>
+              <th>{t(page, 'lastPunch')}</th>
+              <th>{t(page, 'clockOffset')}</th>
+              <th>{t(page, 'rosterSync')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.terminals.map((term) => (
+              <tr>
+                <td>{term.id}</td>
+                <td class={term.online ? 'good' : 'bad'}>
+                  {term.online ? t(page, 'online') : t(page, 'offline')}
+                </td>
+                <td>{term.lastPunch}</td>
+                <td>{term.clockOffsetSeconds === undefined ? '—' : `${term.clockOffsetSeconds} s`}</td>
+                <td>{term.rosterSync ?? '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+function UpstreamTable(props: { page: PageContext; upstreams: Dashboard['upstreams'] }) {
+  const { page } = props;
+  return (
+    <section>
+      <h2>{t(page, 'upstreams')}</h2>
+      <div class="scroll">
+        <table
+          id="upstream-table"
+          data-connected={t(page, 'connected')}
+          data-disconnected={t(page, 'disconnected')}
+        >
+          <thead>
+            <tr>
+              <th>{t(page, 'upstreams')}</th>
+              <th>{t(page, 'status')}</th>
+              <th>{t(page, 'backlog')}</th>
+              <th>{t(page, 'lastSuccess')}</th>
+              <th>{t(page, 'lastError')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.upstreams.map((u) => (
+              <tr>
+                <td>{u.name}</td>
+                <td class={u.connected ? 'good' : 'bad'}>
+                  {u.connected ? t(page, 'connected') : t(page, 'disconnected')}
+                </td>
+                <td>{String(u.backlog)}</td>
+                <td>{u.lastSuccess}</td>
+                <td>{u.configAlert ?? u.lastError ?? '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
   );
 }

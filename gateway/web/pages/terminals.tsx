@@ -21,7 +21,6 @@ export function TerminalsPage(props: {
   page: PageContext;
   rows: readonly TerminalRow[];
   editable: boolean;
-  canReconcile: boolean;
   timezone: string;
   notice?: PageNotice;
 }) {
@@ -38,63 +37,67 @@ export function TerminalsPage(props: {
       ) : (
         <Notice kind="error">{t(page, 'noConfigFile')}</Notice>
       )}
-      {props.rows.map((row) => {
-        const base = `/terminals/${encodeURIComponent(row.id)}`;
-        const s = row.status;
-        return (
-          <section class="card-row" data-terminal={row.id}>
-            <h2>
-              {row.id} {row.name && <span class="muted">{row.name}</span>}
-            </h2>
-            <p>
-              {row.driver} · {row.address} ·{' '}
-              <span class={s?.online ? 'good' : 'bad'}>
-                {!row.enabled ? 'disabled' : s?.online ? t(page, 'online') : t(page, 'offline')}
-              </span>
-            </p>
-            {s && (
-              <p class="muted">
-                {t(page, 'lastPunch')}: {formatTime(s.lastPunchAt, props.timezone)} · {t(page, 'clockOffset')}
-                : {s.clockOffsetSeconds === undefined ? '—' : `${s.clockOffsetSeconds} s`} ·{' '}
-                {t(page, 'rosterSync')}: {row.rosterSync ?? t(page, 'unknownYet')}
-                {s.userCount !== undefined ? ` · users ${s.userCount}` : ''}
-                {s.lastError ? ` · ${t(page, 'lastError')}: ${s.lastError}` : ''}
-              </p>
-            )}
-            <div class="actions">
-              {props.editable && (
-                <a class="button" href={`${base}/edit`}>
-                  {t(page, 'editTerminal')}
-                </a>
-              )}
-              {s && (
-                <>
-                  <ActionButton page={page} action={`${base}/test`} label={t(page, 'testConnection')} />
-                  <ActionButton page={page} action={`${base}/clock`} label={t(page, 'syncClock')} />
-                  <ActionButton page={page} action={`${base}/read`} label={t(page, 'readNow')} />
-                  {props.canReconcile && (
-                    <ActionButton page={page} action={`${base}/reconcile`} label={t(page, 'reconcileNow')} />
-                  )}
-                </>
-              )}
-              {props.editable && (
-                <form
-                  method="post"
-                  action={`${base}/remove`}
-                  class="inline"
-                  data-confirm={t(page, 'confirmRemove')}
-                >
-                  <Csrf page={page} />
-                  <button type="submit" class="danger">
-                    ×
-                  </button>
-                </form>
-              )}
-            </div>
-          </section>
-        );
-      })}
+      {props.rows.map((row) => (
+        <TerminalCard page={page} row={row} editable={props.editable} timezone={props.timezone} />
+      ))}
     </Layout>
+  );
+}
+
+/** One terminal; the actions that talk to it only while it runs (status known). */
+function TerminalCard(props: { page: PageContext; row: TerminalRow; editable: boolean; timezone: string }) {
+  const { page, row } = props;
+  const base = `/terminals/${encodeURIComponent(row.id)}`;
+  const s = row.status;
+  return (
+    <section class="card-row" data-terminal={row.id}>
+      <h2>
+        {row.id} {row.name && <span class="muted">{row.name}</span>}
+      </h2>
+      <p>
+        {row.driver} · {row.address} ·{' '}
+        <span class={s?.online ? 'good' : 'bad'}>
+          {!row.enabled ? 'disabled' : s?.online ? t(page, 'online') : t(page, 'offline')}
+        </span>
+      </p>
+      {s && (
+        <p class="muted">
+          {t(page, 'lastPunch')}: {formatTime(s.lastPunchAt, props.timezone)} · {t(page, 'clockOffset')}:{' '}
+          {s.clockOffsetSeconds === undefined ? '—' : `${s.clockOffsetSeconds} s`} · {t(page, 'rosterSync')}:{' '}
+          {row.rosterSync ?? '—'}
+          {s.userCount !== undefined ? ` · users ${s.userCount}` : ''}
+          {s.lastError ? ` · ${t(page, 'lastError')}: ${s.lastError}` : ''}
+        </p>
+      )}
+      <div class="actions">
+        {props.editable && (
+          <a class="button" href={`${base}/edit`}>
+            {t(page, 'editTerminal')}
+          </a>
+        )}
+        {s && (
+          <>
+            <ActionButton page={page} action={`${base}/test`} label={t(page, 'testConnection')} />
+            <ActionButton page={page} action={`${base}/clock`} label={t(page, 'syncClock')} />
+            <ActionButton page={page} action={`${base}/read`} label={t(page, 'readNow')} />
+            <ActionButton page={page} action={`${base}/reconcile`} label={t(page, 'reconcileNow')} />
+          </>
+        )}
+        {props.editable && (
+          <form
+            method="post"
+            action={`${base}/remove`}
+            class="inline"
+            data-confirm={t(page, 'confirmRemove')}
+          >
+            <Csrf page={page} />
+            <button type="submit" class="danger">
+              ×
+            </button>
+          </form>
+        )}
+      </div>
+    </section>
   );
 }
 

@@ -23,60 +23,80 @@ export function UpstreamsPage(props: {
     <Layout page={page} title={t(page, 'upstreams')}>
       <NoticeBlock notice={props.notice} />
       {props.upstreams.map((u) => (
-        <section class="card-row" data-upstream={u.upstream}>
-          <h2>{u.upstream}</h2>
-          <dl class="facts">
-            <dt>{t(page, 'state')}</dt>
-            <dd class={u.health.connected ? 'good' : 'bad'}>
-              {u.health.connected ? t(page, 'connected') : t(page, 'disconnected')}
-              {u.health.configAlert ? ` · ${u.health.configAlert}` : ''}
-            </dd>
-            <dt>{t(page, 'backlog')}</dt>
-            <dd class="backlog">{String(u.backlog)}</dd>
-            <dt>{t(page, 'cursor')}</dt>
-            <dd>{String(u.cursor)}</dd>
-            <dt>{t(page, 'lastSuccess')}</dt>
-            <dd>{formatTime(u.health.lastSuccessAt ?? u.lastDeliveredAt, props.timezone)}</dd>
-            <dt>{t(page, 'lastError')}</dt>
-            <dd>{u.lastError ?? u.health.lastError ?? '—'}</dd>
-          </dl>
-          <form method="post" action={`/upstreams/${u.upstream}/retry`} class="inline">
-            <Csrf page={page} />
-            <button type="submit">{t(page, 'retryNow')}</button>
-          </form>
-          <h3>{t(page, 'recentErrors')}</h3>
-          <ul class="errors">
-            {props.errors(u.upstream).map((e) => (
-              <li>
-                {formatTime(e.atMs, props.timezone)} {e.message}
-              </li>
-            ))}
-          </ul>
-        </section>
+        <UpstreamCard page={page} upstream={u} errors={props.errors(u.upstream)} timezone={props.timezone} />
       ))}
       <h2>{t(page, 'secrets')}</h2>
-      <div class="scroll">
-        <table>
-          <tbody>
-            {props.secrets.map((s) => (
-              <tr>
-                <td>{`${s.upstream}.${s.key}`}</td>
-                <td>{s.isSet ? t(page, 'secretSet') : t(page, 'secretNotSet')}</td>
-                <td>
-                  {props.editable && (
-                    <form method="post" action={`/upstreams/${s.upstream}/secret`} class="inline">
-                      <Csrf page={page} />
-                      <input type="hidden" name="key" value={s.key} />
-                      <input type="password" name="value" autocomplete="off" required />
-                      <button type="submit">{t(page, 'setSecret')}</button>
-                    </form>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <SecretTable page={page} secrets={props.secrets} editable={props.editable} />
     </Layout>
+  );
+}
+
+function UpstreamCard(props: {
+  page: PageContext;
+  upstream: UpstreamReport;
+  errors: readonly UpstreamErrorEntry[];
+  timezone: string;
+}) {
+  const { page, upstream: u } = props;
+  return (
+    <section class="card-row" data-upstream={u.upstream}>
+      <h2>{u.upstream}</h2>
+      <dl class="facts">
+        <dt>{t(page, 'state')}</dt>
+        <dd class={u.health.connected ? 'good' : 'bad'}>
+          {u.health.connected ? t(page, 'connected') : t(page, 'disconnected')}
+          {u.health.configAlert ? ` · ${u.health.configAlert}` : ''}
+        </dd>
+        <dt>{t(page, 'backlog')}</dt>
+        <dd class="backlog">{String(u.backlog)}</dd>
+        <dt>{t(page, 'cursor')}</dt>
+        <dd>{String(u.cursor)}</dd>
+        <dt>{t(page, 'lastSuccess')}</dt>
+        <dd>{formatTime(u.health.lastSuccessAt ?? u.lastDeliveredAt, props.timezone)}</dd>
+        <dt>{t(page, 'lastError')}</dt>
+        <dd>{u.lastError ?? u.health.lastError ?? '—'}</dd>
+      </dl>
+      <form method="post" action={`/upstreams/${u.upstream}/retry`} class="inline">
+        <Csrf page={page} />
+        <button type="submit">{t(page, 'retryNow')}</button>
+      </form>
+      <h3>{t(page, 'recentErrors')}</h3>
+      <ul class="errors">
+        {props.errors.map((e) => (
+          <li>
+            {formatTime(e.atMs, props.timezone)} {e.message}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+/** Whether each secret is set, never its value; a new value may replace it when the config file is known. */
+function SecretTable(props: { page: PageContext; secrets: readonly SecretState[]; editable: boolean }) {
+  const { page } = props;
+  return (
+    <div class="scroll">
+      <table>
+        <tbody>
+          {props.secrets.map((s) => (
+            <tr>
+              <td>{`${s.upstream}.${s.key}`}</td>
+              <td>{s.isSet ? t(page, 'secretSet') : t(page, 'secretNotSet')}</td>
+              <td>
+                {props.editable && (
+                  <form method="post" action={`/upstreams/${s.upstream}/secret`} class="inline">
+                    <Csrf page={page} />
+                    <input type="hidden" name="key" value={s.key} />
+                    <input type="password" name="value" autocomplete="off" required />
+                    <button type="submit">{t(page, 'setSecret')}</button>
+                  </form>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

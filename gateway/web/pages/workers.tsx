@@ -44,36 +44,43 @@ export function WorkersPage(props: {
       <p class="muted">
         {t(page, 'total')} {String(props.total)} {t(page, 'workerCount')}
       </p>
-      <div class="scroll">
-        <table id="worker-table">
-          <thead>
-            <tr>
-              <th>{t(page, 'name')}</th>
-              <th>{t(page, 'pin')}</th>
-              <th>{t(page, 'status')}</th>
-              <th>{t(page, 'sources')}</th>
-              <th>{t(page, 'onSite')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.workers.map((w) => (
-              <tr>
-                <td>
-                  <a href={`/workers/${encodeURIComponent(w.id)}`} class="worker-name">
-                    {w.name || w.id}
-                  </a>
-                </td>
-                <td>{w.pin}</td>
-                <td>{w.status === 'active' ? t(page, 'active') : t(page, 'removed')}</td>
-                <td>{w.sources.join(', ')}</td>
-                <td>{props.onSite.has(w.id) ? '●' : ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <WorkerTable page={page} workers={props.workers} onSite={props.onSite} />
       <Pager page={page} pageNo={props.pageNo} pages={props.pages} link={link} />
     </Layout>
+  );
+}
+
+function WorkerTable(props: { page: PageContext; workers: readonly Worker[]; onSite: ReadonlySet<string> }) {
+  const { page } = props;
+  return (
+    <div class="scroll">
+      <table id="worker-table">
+        <thead>
+          <tr>
+            <th>{t(page, 'name')}</th>
+            <th>{t(page, 'pin')}</th>
+            <th>{t(page, 'status')}</th>
+            <th>{t(page, 'sources')}</th>
+            <th>{t(page, 'onSite')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.workers.map((w) => (
+            <tr>
+              <td>
+                <a href={`/workers/${encodeURIComponent(w.id)}`} class="worker-name">
+                  {w.name || w.id}
+                </a>
+              </td>
+              <td>{w.pin}</td>
+              <td>{w.status === 'active' ? t(page, 'active') : t(page, 'removed')}</td>
+              <td>{w.sources.join(', ')}</td>
+              <td>{props.onSite.has(w.id) ? '●' : ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -105,71 +112,96 @@ export function WorkerDetailPage(props: {
   punches: readonly IndexedPunch[];
   timezone: string;
   terminalIds: readonly string[];
-  holding?: readonly string[];
+  holding: readonly string[];
   job?: EnrolmentJob;
   notice?: { kind: 'ok' | 'error'; text: string };
 }) {
   const { page, worker } = props;
-  const base = `/workers/${encodeURIComponent(worker.id)}`;
   return (
     <Layout page={page} title={worker.name || worker.id}>
       {props.notice && <Notice kind={props.notice.kind}>{props.notice.text}</Notice>}
-      {props.job && (
-        <p
-          class={`notice ${props.job.state === 'failed' ? 'error' : 'ok'}`}
-          id="enrolment"
-          data-state={props.job.state}
-          data-poll={props.job.state === 'waiting' ? `/api/enrolments/${props.job.id}` : undefined}
-        >
-          {props.job.state === 'waiting'
-            ? `${t(page, 'enrolWaiting')} (${props.job.terminalId})`
-            : props.job.state === 'done'
-              ? t(page, 'enrolDone')
-              : `${t(page, 'enrolFailed')} ${props.job.message ?? ''}`}
-        </p>
-      )}
-      <dl class="facts">
-        <dt>{t(page, 'name')}</dt>
-        <dd id="worker-name">{worker.name}</dd>
-        <dt>{t(page, 'pin')}</dt>
-        <dd>{worker.pin}</dd>
-        <dt>{t(page, 'status')}</dt>
-        <dd>
-          {worker.status === 'active'
-            ? t(page, 'active')
-            : `${t(page, 'removed')} (${worker.removal?.reason ?? ''}, ${worker.removal?.source ?? ''})`}
-        </dd>
-        <dt>{t(page, 'identities')}</dt>
-        <dd>
-          {Object.entries(worker.identities)
-            .filter(([, v]) => v)
-            .map(([k, v]) => `${k}: ${k === 'idCardNo' ? maskId(String(v)) : v}`)
-            .join(' · ') || '—'}
-        </dd>
-        <dt>{t(page, 'sources')}</dt>
-        <dd>{worker.sources.join(', ')}</dd>
-        <dt>{t(page, 'templates')}</dt>
-        <dd>
-          {worker.templates.map((tp) => `${tp.kind}#${tp.index} (${tp.format})`).join(', ') || '—'}
-          {worker.facePhoto ? ' · photo' : ''}
-        </dd>
-        <dt>{t(page, 'holdingTerminals')}</dt>
-        <dd>{props.holding ? props.holding.join(', ') || '—' : t(page, 'unknownYet')}</dd>
-      </dl>
-      <h2>{t(page, 'enrol')}</h2>
-      <form method="post" action={`${base}/enrol`} class="filters">
-        <Csrf page={page} />
-        <select name="kind">
-          <option value="fp">{t(page, 'enrolFp')}</option>
-          <option value="fa">{t(page, 'enrolFa')}</option>
-        </select>
-        <select name="terminalId">
-          {props.terminalIds.map((id) => (
-            <option value={id}>{id}</option>
-          ))}
-        </select>
-        <button type="submit">{t(page, 'enrol')}</button>
-      </form>
+      {props.job && <EnrolmentProgress page={page} job={props.job} />}
+      <WorkerFacts page={page} worker={worker} holding={props.holding} />
+      <WorkerForms page={page} worker={worker} terminalIds={props.terminalIds} />
+      <h2>{t(page, 'recentPunches')}</h2>
+      <div class="scroll">
+        <table>
+          <tbody>
+            {props.punches.map((p) => (
+              <tr>
+                <td>{formatTime(p.atMs, props.timezone)}</td>
+                <td>{p.direction === 'in' ? t(page, 'in') : t(page, 'out')}</td>
+                <td>{p.terminalId}</td>
+                <td>{p.method}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </Layout>
+  );
+}
+
+/** While it waits, the script polls `data-poll` and reloads the page when the job ends. */
+function EnrolmentProgress(props: { page: PageContext; job: EnrolmentJob }) {
+  const { page, job } = props;
+  return (
+    <p
+      class={`notice ${job.state === 'failed' ? 'error' : 'ok'}`}
+      id="enrolment"
+      data-state={job.state}
+      data-poll={job.state === 'waiting' ? `/api/enrolments/${job.id}` : undefined}
+    >
+      {job.state === 'waiting'
+        ? `${t(page, 'enrolWaiting')} (${job.terminalId})`
+        : job.state === 'done'
+          ? t(page, 'enrolDone')
+          : `${t(page, 'enrolFailed')} ${job.message ?? ''}`}
+    </p>
+  );
+}
+
+function WorkerFacts(props: { page: PageContext; worker: Worker; holding: readonly string[] }) {
+  const { page, worker } = props;
+  return (
+    <dl class="facts">
+      <dt>{t(page, 'name')}</dt>
+      <dd id="worker-name">{worker.name}</dd>
+      <dt>{t(page, 'pin')}</dt>
+      <dd>{worker.pin}</dd>
+      <dt>{t(page, 'status')}</dt>
+      <dd>
+        {worker.status === 'active'
+          ? t(page, 'active')
+          : `${t(page, 'removed')} (${worker.removal?.reason ?? ''}, ${worker.removal?.source ?? ''})`}
+      </dd>
+      <dt>{t(page, 'identities')}</dt>
+      <dd>
+        {Object.entries(worker.identities)
+          .filter(([, v]) => v)
+          .map(([k, v]) => `${k}: ${k === 'idCardNo' ? maskId(String(v)) : v}`)
+          .join(' · ') || '—'}
+      </dd>
+      <dt>{t(page, 'sources')}</dt>
+      <dd>{worker.sources.join(', ')}</dd>
+      <dt>{t(page, 'templates')}</dt>
+      <dd>
+        {worker.templates.map((tp) => `${tp.kind}#${tp.index} (${tp.format})`).join(', ') || '—'}
+        {worker.facePhoto ? ' · photo' : ''}
+      </dd>
+      <dt>{t(page, 'holdingTerminals')}</dt>
+      <dd>{props.holding.join(', ') || '—'}</dd>
+    </dl>
+  );
+}
+
+/** Enrolment, linking platform ids by hand, and local remove/restore. */
+function WorkerForms(props: { page: PageContext; worker: Worker; terminalIds: readonly string[] }) {
+  const { page, worker } = props;
+  const base = `/workers/${encodeURIComponent(worker.id)}`;
+  return (
+    <>
+      <EnrolForm page={page} action={`${base}/enrol`} terminalIds={props.terminalIds} />
       <h2>{t(page, 'linkIdentity')}</h2>
       <p class="hint">{t(page, 'linkHint')}</p>
       <form method="post" action={`${base}/link`} class="filters" id="link-form">
@@ -188,22 +220,29 @@ export function WorkerDetailPage(props: {
           {worker.status === 'active' ? t(page, 'remove') : t(page, 'restore')}
         </button>
       </form>
-      <h2>{t(page, 'recentPunches')}</h2>
-      <div class="scroll">
-        <table>
-          <tbody>
-            {props.punches.map((p) => (
-              <tr>
-                <td>{formatTime(p.atMs, props.timezone)}</td>
-                <td>{p.direction === 'in' ? t(page, 'in') : t(page, 'out')}</td>
-                <td>{p.terminalId}</td>
-                <td>{p.method}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </Layout>
+    </>
+  );
+}
+
+function EnrolForm(props: { page: PageContext; action: string; terminalIds: readonly string[] }) {
+  const { page } = props;
+  return (
+    <>
+      <h2>{t(page, 'enrol')}</h2>
+      <form method="post" action={props.action} class="filters">
+        <Csrf page={page} />
+        <select name="kind">
+          <option value="fp">{t(page, 'enrolFp')}</option>
+          <option value="fa">{t(page, 'enrolFa')}</option>
+        </select>
+        <select name="terminalId">
+          {props.terminalIds.map((id) => (
+            <option value={id}>{id}</option>
+          ))}
+        </select>
+        <button type="submit">{t(page, 'enrol')}</button>
+      </form>
+    </>
   );
 }
 
@@ -238,17 +277,7 @@ export function RegisterPage(props: {
   return (
     <Layout page={page} title={t(page, 'registerWorker')}>
       {!props.available && <Notice kind="error">{t(page, 'noSichuan')}</Notice>}
-      {props.error && (
-        <p class="notice error" role="alert" id="register-result">
-          {t(page, 'registerFailed')} {props.error}
-        </p>
-      )}
-      {props.userId && (
-        <p class="notice ok" role="status" id="register-result">
-          {t(page, 'registered')} <strong id="registered-user-id">{props.userId}</strong>{' '}
-          {props.workerId && <a href={`/workers/${encodeURIComponent(props.workerId)}`}>→</a>}
-        </p>
-      )}
+      <RegisterResult page={page} error={props.error} userId={props.userId} workerId={props.workerId} />
       <form method="post" action="/workers/new" enctype="multipart/form-data" class="grid" id="register-form">
         <Csrf page={page} />
         {input('name', 'name')}
@@ -287,6 +316,26 @@ export function RegisterPage(props: {
         </button>
       </form>
     </Layout>
+  );
+}
+
+/** The platform's answer: its error, or the userId it gave and a link to the stored worker. */
+function RegisterResult(props: { page: PageContext; error?: string; userId?: string; workerId?: string }) {
+  const { page } = props;
+  return (
+    <>
+      {props.error && (
+        <p class="notice error" role="alert" id="register-result">
+          {t(page, 'registerFailed')} {props.error}
+        </p>
+      )}
+      {props.userId && (
+        <p class="notice ok" role="status" id="register-result">
+          {t(page, 'registered')} <strong id="registered-user-id">{props.userId}</strong>{' '}
+          {props.workerId && <a href={`/workers/${encodeURIComponent(props.workerId)}`}>→</a>}
+        </p>
+      )}
+    </>
   );
 }
 

@@ -3,8 +3,11 @@ import type { Logger, UpstreamName } from '../model';
 import { PunchIndexFeed } from '../query/index-feed';
 import type { RegistrationPort, WebDeps } from './deps';
 
-/** Adapts the running gateway to what the page needs; call after the journal and roster opened. */
-export function webDepsFromGateway(gateway: Gateway, logger: Logger): WebDeps {
+/**
+ * The adapter from the running gateway to the page's port (`WebDeps`): the one place that knows
+ * both. Call it after the gateway opened its journal and roster.
+ */
+export function adaptGateway(gateway: Gateway, logger: Logger): WebDeps {
   const punches = new PunchIndexFeed({ journal: gateway.punchJournal, bus: gateway.bus, logger });
   const { config } = gateway;
   const names: UpstreamName[] = ['sichuan', 'deli'];
