@@ -85,16 +85,26 @@ const DRIVERS: Partial<Record<TerminalConfig['driver'], DriverFactory>> = {
 };
 const UPSTREAMS: Partial<Record<UpstreamName, UpstreamFactory>> = {
   deli: async (config, deps) =>
-    new (await import('../cloud/deli/upstream')).DeliUpstream(config.upstreams.deli, {
-      ...deps,
-      onUpgrade: (offer) => deps.bus.emit('upgrade.offered', offer),
-      currentVersion: VERSION,
-    }),
+    new (await import('../cloud/deli/upstream')).DeliUpstream(
+      {
+        ...config.upstreams.deli,
+        // Check-ins flow only while the link is up: a reconnect wait longer than the outbox's
+        // longest back-off would break the promise to resume within outbox.maxBackoffMs.
+        reconnectMinMs: Math.min(config.upstreams.deli.reconnectMinMs, config.outbox.maxBackoffMs),
+        reconnectMaxMs: Math.min(config.upstreams.deli.reconnectMaxMs, config.outbox.maxBackoffMs),
+      },
+      {
+        ...deps,
+        onUpgrade: (offer) => deps.bus.emit('upgrade.offered', offer),
+        currentVersion: VERSION,
+      },
+    ),
   sichuan: async (config, deps) =>
     new (await import('../cloud/sichuan/upstream')).SichuanUpstream(config.upstreams.sichuan, {
       ...deps,
       siteTimezone: config.site.timezone,
-      // One retry policy for the box: the platform's own backoff follows the outbox settings.
+      // One retry policy for the box: the platform's own backoff follows the outbox settings
+      // (the outbox also never waits less than its own back-off, nor more than maxBackoffMs).
       timing: { backoffInitialMs: config.outbox.initialBackoffMs, backoffMaxMs: config.outbox.maxBackoffMs },
     }),
 };

@@ -72,7 +72,10 @@ export interface Violation {
 }
 
 export interface AnswerLogEntry {
+  /** When the answer went out. */
   readonly at: number;
+  /** When the request arrived (before any `delayMs`): what a back-off is measured by. */
+  readonly receivedAt: number;
   readonly endpoint: string;
   readonly status: number;
   readonly result: number | null;
@@ -126,6 +129,7 @@ export class SichuanEmulator {
   private readonly registrations: ReceivedRegistration[] = [];
   private readonly violations: Violation[] = [];
   private readonly answers: AnswerLogEntry[] = [];
+  private readonly arrivals = new WeakMap<Context, number>();
   private heartbeats = 0;
   private nextTaskNo = 1;
   private nextUserNo = 1;
@@ -277,12 +281,13 @@ export class SichuanEmulator {
   }
 
   private async handle(c: Context, endpoint: Endpoint): Promise<Response> {
+    this.arrivals.set(c, this.clock.now());
     const delay = this.faults.plan.delayMs;
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     c.header('Date', new Date(this.nowMs()).toUTCString());
     const fault = this.faults.serverFault();
     if (fault === 'http500') {
-      this.logAnswer(endpoint, 500, null, 'http500');
+      this.logAnswer(endpoint, 500, null, 'http500', this.arrivals.get(c));
       return c.text('Internal Server Error', 500);
     }
     if (fault === 'serverError')
@@ -466,7 +471,7 @@ export class SichuanEmulator {
     } else {
       body = this.codec.encodeAnswer(answer, this.faults.plan.plainJsonContent ? 'plain' : 'encrypted');
     }
-    this.logAnswer(endpoint, 200, answer.Result, fault);
+    this.logAnswer(endpoint, 200, answer.Result, fault, this.arrivals.get(c));
     return c.body(body, 200, { 'Content-Type': 'application/json; charset=utf-8' });
   }
 
@@ -474,8 +479,22 @@ export class SichuanEmulator {
     this.violations.push({ at: this.clock.now(), endpoint, result, reason });
   }
 
-  private logAnswer(endpoint: string, status: number, result: number | null, fault?: string): void {
+  private logAnswer(
+    endpoint: string,
+    status: number,
+    result: number | null,
+    fault?: string,
+    receivedAt?: number,
+  ): void {
     if (this.answers.length >= ANSWER_LOG_LIMIT) this.answers.shift();
-    this.answers.push({ at: this.clock.now(), endpoint, status, result, ...(fault ? { fault } : {}) });
+    const at = this.clock.now();
+    this.answers.push({
+      at,
+      receivedAt: receivedAt ?? at,
+      endpoint,
+      status,
+      result,
+      ...(fault ? { fault } : {}),
+    });
   }
 }

@@ -2,11 +2,13 @@ import type { GatewayMetrics } from '../metrics';
 import type { ClockSource, Logger, Punch, StateSlot, Upstream } from '../model';
 import type { PunchJournal } from '../store/journal';
 import { JournalReader } from '../store/journal-reader';
-import { backoffDelay } from './backoff';
+import { deliveryBackoff } from './backoff';
 import { WakeTimer } from './wake-timer';
 
 export interface OutboxOptions {
+  /** The least wait after a failure: the first back-off is between this and twice this. */
   readonly initialBackoffMs: number;
+  /** The longest wait between two attempts, whatever the upstream asks for. */
   readonly maxBackoffMs: number;
   /** A delivery taking longer than this counts as failed (its punches are sent again). */
   readonly deliveryTimeoutMs?: number;
@@ -69,7 +71,8 @@ export class Outbox {
     this.reader = new JournalReader(this.deps.journal, this.cursor);
     this.unsubscribe = this.deps.journal.onAppend(() => {
       this.updateBacklogGauge();
-      if (this.failures === 0) this.timer.interrupt();
+      // Ends an idle wait only: a back-off after a failure runs its full length, whatever arrives.
+      this.timer.nudge();
     });
     this.updateBacklogGauge();
     this.loop = this.run();
@@ -201,13 +204,18 @@ export class Outbox {
     );
   }
 
+  /**
+   * Waits before the next attempt. A platform that asks for a longer pause (its own back-off, a
+   * configuration alert) gets it; a shorter one never cuts our back-off short. `maxBackoffMs` bounds
+   * every wait, so a platform that is back is tried again within it, whatever it asked for.
+   */
   private async pause(): Promise<void> {
     const { initialBackoffMs, maxBackoffMs } = this.deps.options;
-    const computed = backoffDelay(this.failures, initialBackoffMs, maxBackoffMs, this.deps.random);
-    const delay = this.requestedPauseMs !== undefined ? Math.max(50, this.requestedPauseMs) : computed;
+    const computed = deliveryBackoff(this.failures, initialBackoffMs, maxBackoffMs, this.deps.random);
+    const delay = Math.min(maxBackoffMs, Math.max(computed, this.requestedPauseMs ?? 0));
     this.requestedPauseMs = undefined;
     this.nextAttemptAt = this.deps.clock.now() + delay;
-    if (this.running) await this.timer.sleep(delay);
+    if (this.running) await this.timer.sleep(delay, true);
   }
 
   private updateBacklogGauge(): void {

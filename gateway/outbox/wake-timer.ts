@@ -1,19 +1,27 @@
 /**
- * A sleep that something else can cut short (new punches, "retry now", shutdown).
- * A wake-up that arrives while nobody sleeps is remembered, so a "retry now" clicked during a
- * delivery is not lost.
+ * A sleep that something else can cut short. Two kinds of wake-up:
+ * - `interrupt()` ("retry now", shutdown, a lost connection) ends any sleep, and one that arrives
+ *   while nobody sleeps is remembered, so a "retry now" clicked during a delivery is not lost;
+ * - `nudge()` (new punches) ends only a sleep that waits for news. A back-off sleep (`firm`) ignores
+ *   it, including a nudge remembered from before the back-off began: a punch that arrived during the
+ *   failing request must not make the retry come early.
  */
 export class WakeTimer {
   private wake: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private pending = false;
+  private sleepingFirm = false;
+  private pendingInterrupt = false;
+  private pendingNudge = false;
 
-  sleep(ms: number): Promise<void> {
-    if (this.pending) {
-      this.pending = false;
+  sleep(ms: number, firm = false): Promise<void> {
+    const nudged = this.pendingNudge;
+    this.pendingNudge = false;
+    if (this.pendingInterrupt || (nudged && !firm)) {
+      this.pendingInterrupt = false;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
+      this.sleepingFirm = firm;
       this.wake = () => {
         clearTimeout(this.timer);
         this.wake = undefined;
@@ -25,6 +33,11 @@ export class WakeTimer {
 
   interrupt(): void {
     if (this.wake) this.wake();
-    else this.pending = true;
+    else this.pendingInterrupt = true;
+  }
+
+  nudge(): void {
+    if (!this.wake) this.pendingNudge = true;
+    else if (!this.sleepingFirm) this.wake();
   }
 }

@@ -91,6 +91,8 @@ export class PunchPipeline {
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly maxHeld: number;
   private readonly retryHeldMs: number;
+  /** Journal writes of claimed punches that have not resolved yet. */
+  private readonly writing = new Set<Promise<Punch[]>>();
 
   constructor(
     private readonly deps: {
@@ -126,9 +128,14 @@ export class PunchPipeline {
       }
       drafts.push(draft);
     }
+    // A duplicate may be a punch another reader claimed whose write is not durable yet: a catch-up
+    // read finding what the real-time path took a moment ago, an ADMS resend. The caller moves a
+    // cursor or acknowledges once this resolves, so it waits for those writes too; the ones that
+    // could own a duplicate all started before its claim failed, so they are among these.
+    const earlier = duplicates > 0 && this.writing.size > 0 ? [...this.writing] : undefined;
     let journaled: Punch[];
     try {
-      journaled = await this.deps.journal.append(drafts);
+      journaled = await this.track(this.deps.journal.append(drafts));
       this.journalError = undefined;
     } catch (error) {
       for (const draft of drafts) this.deps.dedup.release(draft);
@@ -136,7 +143,19 @@ export class PunchPipeline {
       throw new JournalUnavailableError(error as Error);
     }
     this.published(journaled);
+    if (earlier) {
+      const failed = (await Promise.allSettled(earlier)).find((o) => o.status === 'rejected');
+      // That write's punches were released and held: not durable, so nothing may be acknowledged.
+      if (failed) throw new JournalUnavailableError(failed.reason as Error);
+    }
     return { journaled, duplicates };
+  }
+
+  private track(write: Promise<Punch[]>): Promise<Punch[]> {
+    this.writing.add(write);
+    const settled = () => this.writing.delete(write);
+    write.then(settled, settled);
+    return write;
   }
 
   /** Why the journal refused the last write (disk full, read-only), until a write succeeds again. */
@@ -176,7 +195,7 @@ export class PunchPipeline {
   private async retryHeld(): Promise<void> {
     const drafts = [...this.held.values()].filter((d) => this.deps.dedup.claim(d));
     try {
-      const journaled = await this.deps.journal.append(drafts);
+      const journaled = await this.track(this.deps.journal.append(drafts));
       this.held.clear();
       this.journalError = undefined;
       clearInterval(this.retryTimer);

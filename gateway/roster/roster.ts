@@ -47,6 +47,35 @@ interface RosterDocument {
   nextPin: number;
 }
 
+/**
+ * A template or photo captured on site (an enrolment) is data about a worker the roster already has,
+ * not a claim by the page that the worker belongs here: it adds no source, restores nobody and
+ * creates nobody. Were it a claim, a Deli worker who enrolled a finger would outlive Deli removing
+ * them (a full sync removes only workers whose sole source is Deli). Platform upserts always claim:
+ * the platform lists the person. A local change that says anything else (a name, an identity, or
+ * nothing at all, as the page's restore does) is the page adding the worker.
+ */
+function isAttachment(change: WorkerChange): boolean {
+  if (change.op !== 'upsert' || change.source !== 'local') return false;
+  const data = (change.biometrics?.length ?? 0) > 0 || change.facePhoto !== undefined;
+  const { identity } = change;
+  return (
+    data &&
+    change.name === undefined &&
+    change.workerType === undefined &&
+    change.card === undefined &&
+    change.password === undefined &&
+    change.gender === undefined &&
+    !identity.sichuanUserId &&
+    !identity.deliUserId &&
+    !identity.idCardNo
+  );
+}
+
+function describeAttachment(change: WorkerChange): string {
+  return change.biometrics?.length ? `${change.biometrics[0]!.kind} template` : 'face photo';
+}
+
 /** Removals the Sichuan platform orders for safety; no other source may undo them. */
 const BINDING_REMOVALS: ReadonlySet<string> = new Set(['禁入', '红黄码']);
 const MAX_PIN = 999_999_999;
@@ -186,6 +215,16 @@ export class Roster implements RosterPort, PinResolver {
 
   private async applyOne(change: WorkerChange): Promise<Worker | undefined> {
     let worker = this.findByIdentity(change.identity);
+    if (isAttachment(change)) {
+      if (!worker) {
+        throw new Error(
+          `roster: a ${describeAttachment(change)} for worker ${change.identity.gatewayId ?? '(no id)'}, who is not in the roster`,
+        );
+      }
+      // Kept even for a removed worker (a restore brings it back), but it restores nobody.
+      await this.merge(worker, change, false);
+      return worker;
+    }
     if (change.op === 'remove') {
       if (!worker) {
         this.deps.logger.info(
@@ -234,7 +273,8 @@ export class Roster implements RosterPort, PinResolver {
     return worker;
   }
 
-  private async merge(worker: Worker, change: WorkerChange): Promise<void> {
+  /** `claim`: the change says the worker belongs on site for its source (every change but an attachment). */
+  private async merge(worker: Worker, change: WorkerChange, claim = true): Promise<void> {
     const { identity } = change;
     if (identity.sichuanUserId) worker.identities.sichuanUserId = identity.sichuanUserId;
     if (identity.deliUserId) worker.identities.deliUserId = identity.deliUserId;
@@ -252,7 +292,7 @@ export class Roster implements RosterPort, PinResolver {
       );
       worker.templates.push({ kind: template.kind, index: template.index, format: template.format, blob });
     }
-    if (!worker.sources.includes(change.source)) worker.sources.push(change.source);
+    if (claim && !worker.sources.includes(change.source)) worker.sources.push(change.source);
     worker.updatedMs = this.deps.clock.now();
   }
 

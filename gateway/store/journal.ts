@@ -10,6 +10,11 @@ export interface JournalOptions {
   readonly retentionDays: number;
   readonly clock: ClockSource;
   readonly logger: Logger;
+  /**
+   * Awaited after a group's bytes are written and before their fdatasync. Tests hold it to keep a
+   * write in the window where it is neither durable nor failed, where a crash would lose it.
+   */
+  readonly beforeSync?: () => Promise<void>;
 }
 
 /** One segment file. `durableBytes` always ends on a line boundary, so readers never see half a line. */
@@ -165,6 +170,7 @@ export class PunchJournal {
       const before = segment.durableBytes;
       try {
         await writeAll(this.active!, bytes);
+        if (this.options.beforeSync) await this.options.beforeSync();
         await this.active!.datasync();
       } catch (error) {
         // Leave no half batch behind: the caller keeps these punches and will append them again.
