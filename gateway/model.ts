@@ -105,6 +105,23 @@ export interface TerminalCapabilities {
   readonly maxUsers?: number;
 }
 
+/**
+ * The terminal has no room for another user. Drivers throw it (never a plain Error) so the
+ * reconciler can tell "leave this worker pending and report the terminal full" from a failure
+ * that should abort the pass and back off.
+ */
+export class TerminalFullError extends Error {
+  constructor(
+    message: string,
+    readonly terminalId?: string,
+    /** How many users the terminal holds at most, when it says. */
+    readonly capacity?: number,
+  ) {
+    super(message);
+    this.name = 'TerminalFullError';
+  }
+}
+
 export interface TerminalHealth {
   readonly online: boolean;
   readonly lastError?: string;
@@ -185,6 +202,14 @@ export interface TerminalDriver {
    * Optional: without it the reconciler writes users and templates one by one.
    */
   writeUsers?(entries: readonly UserWithTemplates[]): Promise<void>;
+  /**
+   * Empties the terminal's punch log, where the family can and its configuration allows it (ZK's
+   * `clearLogAfterJournal`), but only while the log holds exactly the records up to `cursor`, none
+   * taken meanwhile. Resolves with the cursor to store next, or null when nothing was cleared.
+   * The supervisor calls it only once every punch up to `cursor` is journaled and every enabled
+   * upstream has acknowledged it (gateway/terminals/log-clearance.ts).
+   */
+  clearJournaledLog?(cursor: PunchCursor): Promise<PunchCursor | null>;
 }
 
 export interface UserWithTemplates {

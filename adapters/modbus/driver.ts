@@ -14,6 +14,7 @@ import type {
   TerminalHealth,
   TerminalUser,
 } from '../../gateway/model';
+import { TerminalFullError } from '../../gateway/model';
 import {
   decodeEventRecord,
   decodeHeader,
@@ -274,7 +275,11 @@ export class ModbusDriver implements TerminalDriver {
     let slot = entries.findIndex((e) => e.pin === pin);
     if (slot < 0) slot = entries.findIndex((e) => e.pin === 0);
     if (slot < 0)
-      throw new Error(`the whitelist of terminal ${this.id} is full (${whitelist.capacity} users)`);
+      throw new TerminalFullError(
+        `the whitelist of terminal ${this.id} is full (${whitelist.capacity} users)`,
+        this.id,
+        whitelist.capacity,
+      );
     const regs = encodeWhitelistSlot({ pin, card: user.card ?? 0 }, whitelist, order);
     await this.write(whitelist.base + slot * whitelist.recordRegisters, regs);
   }

@@ -16,6 +16,7 @@ import type {
   TerminalUser,
   UserWithTemplates,
 } from '../../gateway/model';
+import { TerminalFullError } from '../../gateway/model';
 import { AttendanceStream, recordSize } from './attendance-stream';
 import { makeCommKey } from './commkey';
 import { Cmd, commandName, Ev } from './constants';
@@ -541,7 +542,11 @@ export class ZkDriver implements TerminalDriver {
       for (const u of existing.values()) uid = Math.max(uid, u.uid);
       uid += 1;
     }
-    if (uid > MAX_UID) throw new Error(`terminal ${this.id} is full: no user number left for ${user.pin}`);
+    if (uid > MAX_UID)
+      throw new TerminalFullError(
+        `terminal ${this.id} is full: no user number left for ${user.pin}`,
+        this.id,
+      );
     const record = toZkUser(user, uid);
     const bytes = this.oldFirmware
       ? encodeUser28(record, this.config.encoding)
@@ -551,7 +556,11 @@ export class ZkDriver implements TerminalDriver {
     } catch (err) {
       const capacity = this.lastSizes?.userCapacity ?? 0;
       if (!existing.has(user.pin) && capacity > 0 && existing.size >= capacity)
-        throw new Error(`terminal ${this.id} is full: it holds ${capacity} users`);
+        throw new TerminalFullError(
+          `terminal ${this.id} is full: it holds ${capacity} users`,
+          this.id,
+          capacity,
+        );
       throw err;
     }
     existing.set(record.pin, record);
@@ -622,7 +631,11 @@ export class ZkDriver implements TerminalDriver {
     const byPin = new Map<string, ZkUserTemplates>();
     for (const { user, templates } of entries) {
       const uid = known.get(user.pin)?.uid ?? byPin.get(user.pin)?.user.uid ?? ++nextUid;
-      if (uid > MAX_UID) throw new Error(`terminal ${this.id} is full: no user number left for ${user.pin}`);
+      if (uid > MAX_UID)
+        throw new TerminalFullError(
+          `terminal ${this.id} is full: no user number left for ${user.pin}`,
+          this.id,
+        );
       byPin.set(user.pin, {
         user: toZkUser(user, uid),
         fingers: templates.map((t) => ({ index: t.index, data: t.data })),
@@ -634,6 +647,15 @@ export class ZkDriver implements TerminalDriver {
     } catch (err) {
       // The terminal may have stored part of the upload: read the table again before the next write.
       this.userCache = null;
+      const capacity = this.lastSizes?.userCapacity ?? 0;
+      const adding = batch.filter(({ user }) => !known.has(user.pin)).length;
+      // Only a refusal is the terminal saying so: a dropped link says nothing about room.
+      if (err instanceof ZkReplyError && adding > 0 && capacity > 0 && known.size + adding > capacity)
+        throw new TerminalFullError(
+          `terminal ${this.id} is full: it holds ${capacity} users, ${adding} more refused`,
+          this.id,
+          capacity,
+        );
       throw err;
     }
     for (const { user } of batch) known.set(user.pin, user);
