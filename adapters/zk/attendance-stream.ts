@@ -47,7 +47,10 @@ export class AttendanceStream {
   }
 }
 
-/** Works out the record size as pyzk does: table bytes / count, else the first size that divides it. */
+/**
+ * Works out the record size as pyzk does: table bytes / count, else the first size that divides it
+ * (docs/protocols/zk.md#attendance-records).
+ */
 export function recordSize(declared: number, count: number, candidates: readonly number[]): number {
   if (count > 0 && candidates.includes(declared / count)) return declared / count;
   return candidates.find((size) => declared % size === 0) ?? (candidates[0] as number);

@@ -1,7 +1,7 @@
 /**
  * The ZK packet checksum over a header+data body: the sum of little-endian u16 words
  * (a trailing odd byte counts as a low byte), carries folded back in, ones' complement.
- * The checksum field (bytes 2–3) is treated as zero.
+ * The checksum field (bytes 2–3) is treated as zero. Worked examples: docs/protocols/zk.md#checksum.
  */
 export function zkChecksum(body: Uint8Array): number {
   let sum = 0;

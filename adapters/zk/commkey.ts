@@ -1,6 +1,7 @@
 /**
  * The CMD_AUTH payload for a communication key (pyzk's make_commkey, from the SDK's MakeKey):
- * the key's bits reversed, plus the session id, XOR "ZKSO", halves swapped, XOR a tick byte.
+ * the key's bits reversed, plus the session id, XOR "ZKSO", halves swapped, XOR a tick byte
+ * (docs/protocols/zk.md#comm-key).
  */
 export function makeCommKey(key: number, sessionId: number, ticks = 50): Buffer {
   let k = 0;

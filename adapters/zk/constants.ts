@@ -1,4 +1,7 @@
-/** Command and reply codes of the ZK standalone protocol (names as in pyzk and the protocol description). */
+/**
+ * Command and reply codes of the ZK standalone protocol, names as in pyzk
+ * (docs/protocols/zk.md#commands and docs/protocols/zk.md#replies).
+ */
 export const Cmd = {
   CONNECT: 1000,
   EXIT: 1001,
@@ -25,7 +28,10 @@ export const Cmd = {
   STARTVERIFY: 60,
   STARTENROLL: 61,
   CANCELCAPTURE: 62,
-  /** pyzk's "HR save": a user record, a finger table and templates uploaded with PREPARE_DATA/DATA. */
+  /**
+   * pyzk's "HR save": users, a finger table and templates uploaded with PREPARE_DATA/DATA
+   * (docs/protocols/zk.md#uploads).
+   */
   SAVE_USERTEMPS: 110,
   GET_TIME: 201,
   SET_TIME: 202,
@@ -57,7 +63,10 @@ export const Fct = {
 /** Largest chunk one CMD_DATA_RDY may ask for (what firmware and every client use). */
 export const MAX_CHUNK = 65_472;
 export const USHRT_MAX = 65_535;
-/** Reply number pyzk uses when acknowledging an event (never matches a command in flight). */
+/**
+ * Reply number our event acknowledgements carry; no command is ever numbered so. pyzk's go out as 0
+ * (docs/protocols/zk.md#session-and-reply-numbers).
+ */
 export const EVENT_ACK_REPLY = USHRT_MAX - 1;
 
 export function commandName(code: number): string {

@@ -123,7 +123,10 @@ export class TerminalState {
     return this.log.map(toAttendance);
   }
 
-  /** The log as a bulk table (u32 byte length + records), written straight from the entries. */
+  /**
+   * The log as a bulk table (u32 byte length + records), written straight from the entries
+   * (docs/protocols/zk.md#attendance-records).
+   */
   encodeLogTable(recordSize: 40 | 16): Buffer {
     const table = Buffer.alloc(4 + this.log.length * recordSize);
     table.writeUInt32LE(this.log.length * recordSize, 0);

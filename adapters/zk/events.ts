@@ -8,7 +8,10 @@ export interface ZkAttEvent {
   readonly time: string;
 }
 
-/** Layout lengths seen in firmware: 12 (numeric id), 32, 36, 37 and 52 (24-byte id). */
+/**
+ * Layout lengths seen in firmware: 12 (numeric id), 32, 36, 37 and 52 (24-byte id)
+ * (docs/protocols/zk.md#real-time-events).
+ */
 export type AttEventSize = 12 | 32 | 36 | 37 | 52;
 
 export function encodeAttEvent(e: ZkAttEvent, size: AttEventSize = 52): Buffer {
@@ -59,7 +62,7 @@ export interface ZkEnrolEvent {
 }
 
 /**
- * The "Enrolled Finger" layout published in adrobinoga/zk-protocol (realtime section):
+ * The "Enrolled Finger" layout published in adrobinoga/zk-protocol (docs/protocols/zk.md#real-time-events):
  * result u16 at 0, template size u16 at 2, PIN as a 9-byte string at 4, finger index u8 at 13.
  * On a failed enrolment the terminal may send the result alone.
  */

@@ -1,6 +1,6 @@
 import { zkChecksum } from './checksum';
 
-/** The 4 magic bytes that open every TCP frame: `50 50 82 7D`. */
+/** The 4 magic bytes that open every TCP frame: `50 50 82 7D` (docs/protocols/zk.md#framing). */
 export const TCP_MAGIC = Buffer.from([0x50, 0x50, 0x82, 0x7d]);
 export const HEADER_SIZE = 8;
 export const TCP_PREFIX_SIZE = 8;
@@ -14,7 +14,7 @@ export interface ZkPacket {
   readonly checksumOk: boolean;
 }
 
-/** Header + data, as carried alone in a UDP datagram. */
+/** Header + data, as carried alone in a UDP datagram (docs/protocols/zk.md#header). */
 export function encodeBody(
   command: number,
   sessionId: number,

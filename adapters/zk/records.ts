@@ -38,7 +38,10 @@ export const USER_SIZE_OLD = 28;
 
 // ── attendance ──
 
-/** 40 bytes: `<H24sB4sB8s>` uid, user id, verify, ZK time, state, spare. */
+/**
+ * 40 bytes: `<H24sB4sB8s>` uid, user id, verify, ZK time, state, spare
+ * (docs/protocols/zk.md#attendance-records).
+ */
 export function encodeAttendance40(a: ZkAttendance, out = Buffer.alloc(ATT_SIZE_TCP), at = 0): Buffer {
   out.fill(0, at, at + ATT_SIZE_TCP);
   out.writeUInt16LE(a.uid & 0xffff, at);
@@ -81,7 +84,10 @@ export function decodeAttendance16(b: Buffer, at = 0): ZkAttendance {
 
 // ── users ──
 
-/** 72 bytes: `<HB8s24sIx7sx24s>` uid, privilege, password, name, card, group, user id. */
+/**
+ * 72 bytes: `<HB8s24sIx7sx24s>` uid, privilege, password, name, card, group, user id
+ * (docs/protocols/zk.md#user-records).
+ */
 export function encodeUser72(
   u: ZkUser,
   encoding: ZkEncoding,
@@ -143,7 +149,10 @@ export function decodeUser28(b: Buffer, encoding: ZkEncoding, at = 0): ZkUser {
 
 // ── templates (CMD_DB_RRQ / FCT_FINGERTMP) ──
 
-/** `<HHbb>` record size (with this 6-byte head), uid, finger index, valid flag; then the template. */
+/**
+ * `<HHbb>` record size (with this 6-byte head), uid, finger index, valid flag; then the template
+ * (docs/protocols/zk.md#template-records).
+ */
 export function encodeTemplateRecord(t: ZkTemplate): Buffer {
   const b = Buffer.alloc(6 + t.data.length);
   b.writeUInt16LE(b.length, 0);

@@ -1,6 +1,9 @@
 import { Cmd, Fct } from './constants';
 
-/** The `<bhii>` argument of CMD_DATA_WRRQ: 1, the table's read command, its selector, 0. */
+/**
+ * The `<bhii>` argument of CMD_DATA_WRRQ: 1, the table's read command, its selector, 0
+ * (docs/protocols/zk.md#bulk-reads).
+ */
 export function tableRequest(command: number, fct: number): Buffer {
   const b = Buffer.alloc(11);
   b.writeInt8(1, 0);
@@ -18,7 +21,7 @@ export interface FreeSizes {
   readonly templates: number;
   readonly records: number;
   readonly recordCapacity: number;
-  /** How many users the terminal can hold (pyzk's users_cap). */
+  /** How many users the terminal can hold (pyzk's users_cap, docs/protocols/zk.md#device-information). */
   readonly userCapacity: number;
 }
 

@@ -22,7 +22,7 @@ export class ZkReplyError extends Error {
 /**
  * Whether a reply means the command was carried out. Firmware answers with ACK_OK or, on some
  * models, ACK_DATA (with or without data) for the very same commands; only the other codes
- * (ACK_ERROR, ACK_UNAUTH, ACK_UNKNOWN…) are refusals.
+ * (ACK_ERROR, ACK_UNAUTH, ACK_UNKNOWN…) are refusals (docs/protocols/zk.md#replies).
  */
 export function isAccepted(p: ZkPacket): boolean {
   return p.command === Cmd.ACK_OK || p.command === Cmd.ACK_DATA;
@@ -172,7 +172,10 @@ export class ZkSession {
     });
   }
 
-  /** Uploads a buffer with PREPARE_DATA + DATA (as pyzk does before SAVE_USERTEMPS), then runs `command`. */
+  /**
+   * Uploads a buffer with PREPARE_DATA + DATA (as pyzk does before SAVE_USERTEMPS), then runs `command`
+   * (docs/protocols/zk.md#uploads).
+   */
   writeBuffer(buffer: Buffer, command: number, commandData: Uint8Array, what: string): Promise<ZkPacket> {
     return this.exclusive(async () => {
       await this.expectOk(Cmd.FREE_DATA, undefined, what);

@@ -1,7 +1,7 @@
 /**
  * ZK time: seconds in a calendar where every month has 31 days, counted from 2000-01-01,
  * in the terminal's zone-less wall clock. Kept as the wall string `YYYY-MM-DDTHH:mm:ss`;
- * the gateway's pipeline applies the site's zone, never the process's.
+ * the gateway's pipeline applies the site's zone, never the process's (docs/protocols/zk.md#zk-time).
  */
 const WALL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/;
 

@@ -13,7 +13,7 @@ import type { ZkEncoding } from './text';
  * sections, then the users (a tag byte 2 + the 72-byte layout, or + the 28-byte one on old firmware),
  * the finger table (8-byte `<bHbI>` entries: tag 2, uid, 0x10 + finger, offset into the template
  * section) and the templates (`<H>` length + bytes). Many users go in one buffer; a user may have no
- * template.
+ * template. docs/protocols/zk.md#uploads
  */
 export interface ZkUserTemplates {
   readonly user: ZkUser;

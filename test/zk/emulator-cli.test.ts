@@ -49,8 +49,14 @@ describe('zk emulator CLI', () => {
     try {
       const driver = lab.driver(port);
       await driver.connect();
-      await new Promise((r) => setTimeout(r, 400));
-      const batch = await driver.readPunchesSince(null);
+      // Beyond the 40 seeded records once --punch-every has added one: read until then, not after a
+      // guessed pause (the emulator's timer runs late on a loaded machine).
+      const deadline = Date.now() + 15_000;
+      let batch = await driver.readPunchesSince(null);
+      while (batch.punches.length <= 40 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        batch = await driver.readPunchesSince(null);
+      }
       expect(batch.punches.length).toBeGreaterThan(40);
     } finally {
       await lab.cleanup();
