@@ -122,7 +122,7 @@ find_beside() {
 }
 
 install_binary() {
-  local source="$1" target="$ROOT$OPT_DIR/edge-gateway" owner="$2"
+  local source="$1" target="$ROOT$OPT_DIR/edge-gateway" owner="$2" guard="$3"
   install -d -m 0755 "$ROOT$OPT_DIR"
   # The service owns its folder: the self-updater writes the new binary and .previous there.
   chown "$owner" "$ROOT$OPT_DIR"
@@ -135,8 +135,12 @@ install_binary() {
     fi
     install -m 0755 -o "${owner%%:*}" -g "${owner##*:}" "$source" "$target.installing"
     mv -f "$target.installing" "$target"
+    # A binary installed by hand is not on trial, and an earlier rollback no longer applies.
+    rm -f "$ROOT$OPT_DIR/.edge-gateway.trial" "$ROOT$OPT_DIR/.edge-gateway.rolled-back"
     say "installed $OPT_DIR/edge-gateway"
   fi
+  # The unit's ExecStartPre: counts a self-updated binary's starts, puts .previous back (update-guard.sh).
+  install -m 0755 "$guard" "$ROOT$OPT_DIR/update-guard"
   install -d -m 0755 "$ROOT$(dirname "$LINK_PATH")"
   ln -sfn "$OPT_DIR/edge-gateway" "$ROOT$LINK_PATH"
 }
@@ -156,15 +160,16 @@ install_config() {
 }
 
 do_install() {
-  local binary example unit owner
+  local binary example unit guard owner
   binary="$(find_binary)"
+  guard="$(find_beside "" "$HERE/update-guard.sh")"
   example="$(find_beside "$EXAMPLE" "$HERE/example.json" "$HERE/../config/example.json")"
   unit="$(find_beside "$UNIT_SOURCE" "$HERE/edge-gateway.service")"
   [ -s "$binary" ] || die "$binary is empty or missing"
 
   ensure_user
   owner="$(owner_ids)"
-  install_binary "$binary" "$owner"
+  install_binary "$binary" "$owner" "$guard"
   install_config "$example" "$owner"
   install -d -m 0700 -o "${owner%%:*}" -g "${owner##*:}" "$ROOT$DATA_DIR"
   chmod 0700 "$ROOT$DATA_DIR"
@@ -207,7 +212,8 @@ do_uninstall() {
     say "systemd is not running here: skipped stop/disable"
   fi
   rm -f "$ROOT$UNIT_PATH" "$ROOT$LINK_PATH"
-  rm -f "$ROOT$OPT_DIR/edge-gateway" "$ROOT$OPT_DIR/edge-gateway.previous" "$ROOT$OPT_DIR"/.edge-gateway.update-*
+  rm -f "$ROOT$OPT_DIR/edge-gateway" "$ROOT$OPT_DIR/edge-gateway.previous" "$ROOT$OPT_DIR"/.edge-gateway.update-* \
+    "$ROOT$OPT_DIR/update-guard" "$ROOT$OPT_DIR/.edge-gateway.trial" "$ROOT$OPT_DIR/.edge-gateway.rolled-back"
   rmdir "$ROOT$OPT_DIR" 2>/dev/null || true
   systemd_running && systemctl daemon-reload
   say "removed the service and the binary"

@@ -4,11 +4,15 @@
  * qemu-user and the arm64 C library are installed, run under qemu-aarch64.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltBinary, buildBinaries, ROOT } from '../../build/build';
+import { readTrial } from '../../gateway/update/trial';
+import { Updater } from '../../gateway/update/updater';
 import packageJson from '../../package.json' with { type: 'json' };
+import { testLogger } from '../support/logger';
 import { tempDir } from '../support/tmp';
 import { GATEWAY_STARTED, getJson, Running, run } from './packaged';
 
@@ -73,6 +77,41 @@ describe('the packaged binaries', () => {
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toBe(packageJson.version);
     expect(result.stderr).toBe('');
+  });
+
+  it('self-check loads every embedded part, the serial addon for its CPU included', async () => {
+    const result = await run(x64, ['self-check'], { cwd: work.dir });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^ok {3}parts: 10 loaded$/m);
+    expect(result.stdout).toMatch(/^ok {3}serial addon: x64, [0-9a-f]{12}$/m);
+    expect(result.stdout.trim().split('\n').at(-1)).toBe(`self-check ok ${packageJson.version}`);
+    expect(result.stderr).toBe('');
+  });
+
+  it('the updater refuses a truncated copy of this binary whose checksum matches, and takes the whole one', async () => {
+    const installed = join(work.dir, 'opt', 'edge-gateway');
+    mkdirSync(join(work.dir, 'opt'), { recursive: true });
+    const old = Buffer.from('#!/bin/sh\necho 0.0.1\n');
+    writeFileSync(installed, old);
+    chmodSync(installed, 0o755);
+    const updater = () =>
+      new Updater({
+        logger: testLogger(),
+        binaryPath: installed,
+        exit: () => undefined,
+        restartDelayMs: 0,
+        currentVersion: '0.0.1',
+      });
+    const whole = readFileSync(x64);
+    const truncated = whole.subarray(0, Math.floor(whole.length * 0.6));
+    const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+    const refused = await updater().applyFile(truncated, sha(truncated));
+    expect(refused).toMatchObject({ ok: false, reason: 'self-check' });
+    if (!refused.ok) expect(refused.error).toMatch(/trial run: `self-check` (was killed by SIG|exited with)/);
+    expect(readFileSync(installed)).toEqual(old);
+    const accepted = await updater().applyFile(whole, sha(whole));
+    expect(accepted).toMatchObject({ ok: true, version: packageJson.version });
+    expect((await readTrial(installed))?.to).toBe(packageJson.version);
   });
 
   it('check-config on a bad file exits 2 and names the problem', async () => {

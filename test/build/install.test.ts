@@ -70,6 +70,11 @@ describe('install.sh into a throwaway root', () => {
     expect(statSync(join(root, 'etc/edge-gateway/config.json')).uid).toBe(serviceUid());
     expect(mode('opt/edge-gateway/edge-gateway')).toBe(0o755);
     expect(statSync(join(root, 'opt/edge-gateway')).uid).toBe(serviceUid());
+    // The unit's ExecStartPre: counts a self-updated binary's starts and rolls it back.
+    expect(readFileSync(join(root, 'opt/edge-gateway/update-guard'), 'utf8')).toBe(
+      readFileSync(join(ROOT, 'build/update-guard.sh'), 'utf8'),
+    );
+    expect(mode('opt/edge-gateway/update-guard')).toBe(0o755);
     expect(readlinkSync(join(root, 'usr/local/bin/edge-gateway'))).toBe('/opt/edge-gateway/edge-gateway');
     expect(readFileSync(join(root, 'etc/systemd/system/edge-gateway.service'), 'utf8')).toBe(
       readFileSync(UNIT, 'utf8'),
@@ -90,8 +95,13 @@ describe('install.sh into a throwaway root', () => {
     expect(readFileSync(join(root, 'etc/passwd'), 'utf8').match(/^edge-gateway:/gm)).toHaveLength(1);
     expect(existsSync(join(root, 'opt/edge-gateway/edge-gateway.previous'))).toBe(false);
 
+    // A binary installed by hand ends a self-update's trial and an old rollback alert.
+    writeFileSync(join(root, 'opt/edge-gateway/.edge-gateway.trial'), 'from=0.9\nto=1.0.0\nstarts=1\n');
+    writeFileSync(join(root, 'opt/edge-gateway/.edge-gateway.rolled-back'), 'rejected=1.1\nrestored=1.0.0\n');
     writeFileSync(binary, '#!/bin/sh\necho 2.0.0\n');
     expect(install().code).toBe(0);
+    expect(existsSync(join(root, 'opt/edge-gateway/.edge-gateway.trial'))).toBe(false);
+    expect(existsSync(join(root, 'opt/edge-gateway/.edge-gateway.rolled-back'))).toBe(false);
     expect(execFileSync(join(root, 'opt/edge-gateway/edge-gateway'), { encoding: 'utf8' }).trim()).toBe(
       '2.0.0',
     );
@@ -106,6 +116,7 @@ describe('install.sh into a throwaway root', () => {
     expect(removed.code, removed.out).toBe(0);
     expect(existsSync(join(root, 'etc/systemd/system/edge-gateway.service'))).toBe(false);
     expect(existsSync(join(root, 'opt/edge-gateway/edge-gateway'))).toBe(false);
+    expect(existsSync(join(root, 'opt/edge-gateway/update-guard'))).toBe(false);
     expect(existsSync(join(root, 'usr/local/bin/edge-gateway'))).toBe(false);
     expect(existsSync(join(root, 'var/lib/edge-gateway/journal/00000000000000000001.jsonl'))).toBe(true);
     expect(existsSync(join(root, 'etc/edge-gateway/config.json'))).toBe(true);
@@ -130,6 +141,7 @@ describe('the systemd unit', () => {
     for (const line of [
       'Restart=on-failure',
       'RestartForceExitStatus=75',
+      'ExecStartPre=-/opt/edge-gateway/update-guard /opt/edge-gateway/edge-gateway',
       'WorkingDirectory=/var/lib/edge-gateway',
       'NoNewPrivileges=yes',
       'ProtectSystem=strict',
@@ -147,7 +159,12 @@ describe('the systemd unit', () => {
     const dir = join(work.dir, 'unit');
     mkdirSync(dir);
     const unit = join(dir, 'edge-gateway.service');
-    writeFileSync(unit, readFileSync(UNIT, 'utf8').replaceAll('/opt/edge-gateway/edge-gateway', binary));
+    writeFileSync(
+      unit,
+      readFileSync(UNIT, 'utf8')
+        .replaceAll('/opt/edge-gateway/update-guard', join(ROOT, 'build/update-guard.sh'))
+        .replaceAll('/opt/edge-gateway/edge-gateway', binary),
+    );
     const result = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
     expect(result.stderr + result.stdout).toBe('');
     expect(result.status).toBe(0);
