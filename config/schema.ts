@@ -1,4 +1,6 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import * as v from 'valibot';
+import { deviceIdProblem, isPasswordHash, sm4KeyProblem } from './forms';
 import { pathTo, validator } from './validation';
 
 /**
@@ -35,6 +37,31 @@ const terminalId = v.pipe(
   v.regex(/^[A-Za-z0-9_-]{1,32}$/, 'use 1–32 letters, digits, "-" or "_"'),
 );
 const secret = nonEmpty('must not be empty');
+
+/** A string checked by a rule from config/forms.ts, the one the part that uses the value applies too. */
+function formOf(problemOf: (value: string) => string | undefined) {
+  return v.pipe(
+    v.string(),
+    v.rawCheck<string>(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const problem = problemOf(dataset.value);
+      if (problem !== undefined) addIssue({ message: problem });
+    }),
+  );
+}
+
+/**
+ * A file the gateway reads when a part starts (an extra CA): checked here so a wrong path is a
+ * configuration error (exit 2, the field named), not a failed start. Relative to the working folder, as at start.
+ */
+const readableFile = formOf((file) => {
+  try {
+    accessSync(file, constants.R_OK);
+    return statSync(file).isFile() ? undefined : 'is not a file';
+  } catch (error) {
+    return `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+  }
+});
 
 const terminalCommon = {
   id: terminalId,
@@ -105,17 +132,27 @@ export const terminalSchema = validator(terminal);
 
 const taskType = v.picklist(['delete', 'issue']);
 
+/** The cipher's own rule (config/forms.ts), so what passes here is what the Sichuan client accepts. */
+const sm4KeyForm = formOf(sm4KeyProblem);
+
 const sichuanSchema = v.pipe(
   v.object({
     enabled: v.optional(v.boolean(), false),
     /** API root, e.g. https://platform.example.gov.cn/api (endpoints are appended: /Online, /UploadData, …). */
-    baseUrl: v.optional(v.pipe(v.string(), v.url('must be an http(s) URL'))),
+    baseUrl: v.optional(
+      v.pipe(
+        v.string(),
+        v.url('must be an http(s) URL'),
+        // The transport speaks only these two; another scheme would fail every request, not the start.
+        v.regex(/^https?:\/\//i, 'must be an http(s) URL'),
+      ),
+    ),
     sn: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
     deviceKey: v.optional(secret),
-    /** 32 hex characters or 16 UTF-8 characters. */
-    sm4Key: v.optional(v.string()),
+    /** 32 hex characters or 16 UTF-8 bytes. */
+    sm4Key: v.optional(sm4KeyForm),
     /** Same forms as sm4Key; default 16 zero bytes. */
-    sm4Iv: v.optional(v.string(), '00000000000000000000000000000000'),
+    sm4Iv: v.optional(sm4KeyForm, '00000000000000000000000000000000'),
     cipherEncoding: v.optional(v.picklist(['hex', 'base64']), 'hex'),
     signCase: v.optional(v.picklist(['lower', 'upper']), 'lower'),
     heartbeatSeconds: v.optional(int(10, 3600), 300),
@@ -127,16 +164,13 @@ const sichuanSchema = v.pipe(
     ),
     requestTimeoutMs: v.optional(int(1000, 120_000), 15_000),
     /** PEM file with an extra CA for a platform with a private certificate; verification always stays on. */
-    caFile: v.optional(v.string()),
+    caFile: v.optional(readableFile),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed || !dataset.value.enabled) return;
     const s = dataset.value;
     for (const key of ['baseUrl', 'sn', 'deviceKey', 'sm4Key'] as const) {
       if (!s[key]) addIssue({ message: 'required when enabled', path: pathTo(s, [key]) });
-    }
-    if (s.sm4Key && !isSm4KeyForm(s.sm4Key)) {
-      addIssue({ message: 'must be 32 hex characters or 16 UTF-8 bytes', path: pathTo(s, ['sm4Key']) });
     }
   }),
 );
@@ -152,7 +186,7 @@ const deliSchema = v.pipe(
       ),
     ),
     /** `{productId}_{SN}`, at most 64 characters; also the MQTT client id. */
-    deviceId: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+    deviceId: v.optional(v.pipe(formOf(deviceIdProblem), v.minLength(1), v.maxLength(64))),
     appId: v.optional(nonEmpty()),
     orgId: v.optional(nonEmpty()),
     username: v.optional(v.string()),
@@ -170,7 +204,7 @@ const deliSchema = v.pipe(
     /** Page size asked for in user_sync. */
     syncPageSize: v.optional(int(1, 1000), 100),
     keepaliveSeconds: v.optional(int(5, 3600), 60),
-    caFile: v.optional(v.string()),
+    caFile: v.optional(readableFile),
     /** Device name reported to the app; changeable remotely with set_config. */
     deviceName: v.optional(v.pipe(v.string(), v.maxLength(64))),
     /** Reconnect backoff: first delay, doubled per failure (with jitter) up to reconnectMaxMs. */
@@ -206,7 +240,13 @@ const gatewayConfig = v.pipe(
         host,
         port: v.optional(listenPort, 8080),
         /** scrypt hash (`scrypt$N$r$p$salt$hash`) of the admin password; the page asks for one on first run otherwise. */
-        adminPasswordHash: v.optional(v.string()),
+        adminPasswordHash: v.optional(
+          formOf((hash) =>
+            isPasswordHash(hash)
+              ? undefined
+              : 'must be scrypt$N$r$p$salt$hash (N a power of two, a hash of at least 16 bytes)',
+          ),
+        ),
         /** Bearer token for scripts calling /api/. */
         apiToken: v.optional(v.pipe(v.string(), v.minLength(16, 'use at least 16 characters'))),
         /** When set, /metrics needs `Authorization: Bearer <token>`; otherwise it is open. */
@@ -264,6 +304,15 @@ const gatewayConfig = v.pipe(
       }),
       {},
     ),
+    update: v.optional(
+      v.strictObject({
+        /** Accept plain http download URLs (lab, loopback); otherwise only https with verified certificates. */
+        allowInsecureHttp: v.optional(v.boolean(), false),
+        /** A self-updated version must be healthy within this long after each start, or it is restarted (and rolled back after 3 starts). */
+        confirmWithinSeconds: v.optional(int(5, 3600), 180),
+      }),
+      {},
+    ),
     terminals: v.optional(v.array(terminal), []),
     upstreams: v.optional(
       v.strictObject({
@@ -301,10 +350,6 @@ const gatewayConfig = v.pipe(
 );
 
 export const configSchema = validator(gatewayConfig);
-
-export function isSm4KeyForm(key: string): boolean {
-  return /^[0-9a-fA-F]{32}$/.test(key) || Buffer.byteLength(key, 'utf8') === 16;
-}
 
 /** The file as written (defaults may be absent). */
 export type ConfigInput = v.InferInput<typeof gatewayConfig>;

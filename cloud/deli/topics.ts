@@ -1,5 +1,11 @@
-/** Fills a topic template (`deli/device/{deviceId}/up`); the device id must not widen a subscription. */
+import { deviceIdProblem } from '../../config/forms';
+
+/**
+ * Fills a topic template (`deli/device/{deviceId}/up`; the names are ours, docs/protocols/deli.md#topics);
+ * the device id must not widen a subscription.
+ */
 export function topicFor(template: string, deviceId: string): string {
-  if (/[+#/]/.test(deviceId)) throw new Error(`device id "${deviceId}" must not contain "+", "#" or "/"`);
+  const problem = deviceIdProblem(deviceId);
+  if (problem !== undefined) throw new Error(`device id "${deviceId}" ${problem}`);
   return template.replaceAll('{deviceId}', deviceId);
 }

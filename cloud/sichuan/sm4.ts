@@ -1,4 +1,7 @@
 import smCrypto from 'sm-crypto';
+import { sm4KeyBytes } from '../../config/forms';
+
+export { Sm4KeyError, sm4KeyBytes } from '../../config/forms';
 
 const BLOCK = 16;
 
@@ -9,26 +12,12 @@ export class Sm4DecryptError extends Error {
   override readonly name = 'Sm4DecryptError';
 }
 
-/** A key or IV that is neither 32 hex characters nor 16 UTF-8 bytes. */
-export class Sm4KeyError extends Error {
-  override readonly name = 'Sm4KeyError';
-}
-
-/**
- * Turns a configured key or IV into its 16 bytes. sm-crypto reads every *string* key as hex, so a
- * 16-character text key would throw and a 32-character non-hex one would silently become zeros:
- * we decide the form here and hand the library a byte array.
- */
-export function sm4KeyBytes(value: string, what = 'key'): Uint8Array {
-  if (/^[0-9a-fA-F]{32}$/.test(value)) return Uint8Array.from(Buffer.from(value, 'hex'));
-  const utf8 = Buffer.from(value, 'utf8');
-  if (utf8.length === BLOCK) return Uint8Array.from(utf8);
-  throw new Sm4KeyError(`SM4 ${what} must be 32 hex characters or 16 UTF-8 bytes (got ${utf8.length} bytes)`);
-}
-
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
-/** SM4-CBC with PKCS#7 over UTF-8 text, ciphertext as hex or base64 (the seed names neither). */
+/**
+ * SM4-CBC with PKCS#7 over UTF-8 text, ciphertext as hex or base64 (the seed names neither:
+ * docs/protocols/sichuan.md#sm4).
+ */
 export class Sm4Cbc {
   private readonly key: number[];
   private readonly iv: number[];

@@ -1,11 +1,11 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { parsePasswordHash } from '../../config/forms';
 
 /** scrypt cost: N=2^15, r=8, p=1 takes ~50 ms and 32 MB, fine for a login, slow for guessing. */
 const DEFAULT_N = 32_768;
 const DEFAULT_R = 8;
 const DEFAULT_P = 1;
 const KEY_BYTES = 32;
-const HASH_FORM = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/;
 
 export const MIN_PASSWORD_LENGTH = 8;
 
@@ -31,26 +31,16 @@ export async function hashPassword(password: string, n = DEFAULT_N): Promise<str
   return `scrypt$${n}$${DEFAULT_R}$${DEFAULT_P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
 }
 
-export function isPasswordHash(text: string): boolean {
-  return HASH_FORM.test(text);
-}
+/** The same rule the configuration schema applies to http.adminPasswordHash. */
+export { isPasswordHash } from '../../config/forms';
 
 /** Constant-time comparison; a malformed stored hash never matches. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const match = HASH_FORM.exec(stored);
-  if (!match) return false;
-  const [, n, r, p, salt, hash] = match;
-  const expected = Buffer.from(hash!, 'base64url');
-  if (expected.length < 16) return false;
+  const parsed = parsePasswordHash(stored);
+  if (!parsed) return false;
+  const { n, r, p, salt, hash: expected } = parsed;
   try {
-    const key = await derive(
-      password,
-      Buffer.from(salt!, 'base64url'),
-      Number(n),
-      Number(r),
-      Number(p),
-      expected.length,
-    );
+    const key = await derive(password, salt, n, r, p, expected.length);
     return timingSafeEqual(key, expected);
   } catch {
     return false;

@@ -117,3 +117,94 @@ describe('check-config (real CLI)', () => {
     expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
+
+/** Sichuan enabled with every required key; `overrides` replace or add keys. */
+function sichuanOn(overrides: Record<string, unknown> = {}) {
+  return {
+    ...minimal,
+    upstreams: {
+      sichuan: {
+        enabled: true,
+        baseUrl: 'https://platform.example/api',
+        sn: 'SN1',
+        deviceKey: 'k3y',
+        sm4Key: '0123456789abcdeffedcba9876543210',
+        ...overrides,
+      },
+    },
+  };
+}
+
+describe('values a part checks when it starts are checked by the schema (real CLI)', () => {
+  it('a bad sm4Iv: check-config and start both exit 2 naming upstreams.sichuan.sm4Iv', async () => {
+    const file = await configFile('bad-iv.json', sichuanOn({ sm4Iv: '0011223344' }));
+    const checked = await runCli(['check-config', file]);
+    expect(checked.code).toBe(2);
+    expect(checked.stdout).toMatch(
+      /^upstreams\.sichuan\.sm4Iv: must be 32 hex characters or 16 UTF-8 bytes/m,
+    );
+    const started = await runCli(['start', '--config', file]);
+    expect(started.code).toBe(2);
+    expect(started.stderr).toMatch(
+      /^upstreams\.sichuan\.sm4Iv: must be 32 hex characters or 16 UTF-8 bytes/m,
+    );
+  });
+
+  it('32 characters that are not hex are refused for the key and the IV, also from the environment', async () => {
+    const notHex = 'zz23456789abcdeffedcba9876543210';
+    const inFile = await runCli([
+      'check-config',
+      await configFile('nonhex.json', sichuanOn({ sm4Key: notHex })),
+    ]);
+    expect(inFile.code).toBe(2);
+    expect(inFile.stdout).toMatch(/^upstreams\.sichuan\.sm4Key: must be 32 hex characters/m);
+    const fromEnv = await runCli(['check-config', await configFile('env-iv.json', sichuanOn())], {
+      env: { EDGE_GATEWAY_SICHUAN_SM4_IV: notHex },
+    });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stdout).toMatch(/^upstreams\.sichuan\.sm4Iv: must be 32 hex characters/m);
+  });
+
+  it('accepts both forms of key and IV: 32 hex characters, or 16 UTF-8 bytes (Chinese text included)', async () => {
+    const file = await configFile(
+      'utf8-iv.json',
+      // 四川省建筑 is 5 × 3 bytes, plus one: 16 bytes in 6 characters.
+      sichuanOn({ sm4Key: 'abcdefghijklmnop', sm4Iv: '四川省建筑1' }),
+    );
+    const result = await runCli(['check-config', file]);
+    expect(result.stdout.trim()).toBe('ok');
+    expect(result.code).toBe(0);
+  });
+
+  it('names a malformed admin password hash, a Deli device id that would widen its topics, an unreadable CA file and a platform URL that is not http(s)', async () => {
+    const file = await configFile('start-checks.json', {
+      ...minimal,
+      http: { adminPasswordHash: 'scrypt$1000$8$1$c2FsdA$aGFzaA' },
+      upstreams: {
+        sichuan: { baseUrl: 'ftp://platform.example/api' },
+        deli: {
+          enabled: true,
+          brokerUrl: 'mqtt://127.0.0.1:1',
+          deviceId: 'kq01/+',
+          appId: 'a',
+          orgId: 'o',
+          caFile: join(dir, 'missing-ca.pem'),
+        },
+      },
+    });
+    const checked = await runCli(['check-config', file]);
+    expect(checked.code).toBe(2);
+    const lines = checked.stdout.trim().split('\n');
+    expect(lines).toContain(
+      'http.adminPasswordHash: must be scrypt$N$r$p$salt$hash (N a power of two, a hash of at least 16 bytes)',
+    );
+    expect(lines).toContain(
+      'upstreams.deli.deviceId: must not contain "+", "#" or "/" (it is part of the MQTT topics)',
+    );
+    expect(lines).toContain(`upstreams.deli.caFile: cannot read ${join(dir, 'missing-ca.pem')}: ENOENT`);
+    expect(lines).toContain('upstreams.sichuan.baseUrl: must be an http(s) URL');
+    const started = await runCli(['start', '--config', file]);
+    expect(started.code).toBe(2);
+    expect(started.stderr).toContain('upstreams.deli.deviceId: must not contain');
+  });
+});

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SichuanCodec } from '../../cloud/sichuan/codec';
 import { signParams, signValues } from '../../cloud/sichuan/sign';
 import { Sm4Cbc, Sm4DecryptError, Sm4KeyError, sm4KeyBytes } from '../../cloud/sichuan/sm4';
+import { validateConfig } from '../../config/load';
 
 const GBT_KEY = '0123456789abcdeffedcba9876543210';
 const ZERO_IV = '00000000000000000000000000000000';
@@ -80,6 +81,45 @@ describe('SM4', () => {
     // 32 characters that are not hex are neither form: refused, never read as zeros.
     expect(() => sm4KeyBytes('zz23456789abcdeffedcba9876543210')).toThrow(Sm4KeyError);
     expect(() => sm4KeyBytes('short')).toThrow(Sm4KeyError);
+  });
+
+  it('takes a 16-byte UTF-8 IV as its bytes, as node:crypto does with the same bytes', () => {
+    // 四川省建筑 is five 3-byte characters: with "1", 16 bytes in 6 characters.
+    const iv = '四川省建筑1';
+    const ivHex = Buffer.from(iv, 'utf8').toString('hex');
+    expect(ivHex).toBe('e59b9be5b79de79c81e5bbbae7ad9131');
+    const sm4 = new Sm4Cbc(GBT_KEY, iv, 'hex');
+    expect(sm4.encrypt('打卡')).toBe(nodeSm4(GBT_KEY, ivHex, Buffer.from('打卡', 'utf8')).toString('hex'));
+  });
+
+  it('the configuration schema accepts exactly the keys and IVs the cipher accepts (one rule)', () => {
+    const accepted = (field: 'sm4Key' | 'sm4Iv', value: string): boolean => {
+      const result = validateConfig({ site: { name: 'x' }, upstreams: { sichuan: { [field]: value } } });
+      if (result.ok) return true;
+      expect(result.problems.every((p) => p.startsWith(`upstreams.sichuan.${field}: `))).toBe(true);
+      return false;
+    };
+    const constructs = (key: string, iv: string): boolean => {
+      try {
+        new Sm4Cbc(key, iv, 'hex');
+        return true;
+      } catch (error) {
+        expect(error).toBeInstanceOf(Sm4KeyError);
+        return false;
+      }
+    };
+    const candidates = fc.oneof(
+      fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFxz'), minLength: 30, maxLength: 34 }),
+      fc.string({ unit: 'grapheme', minLength: 4, maxLength: 18 }),
+      fc.string({ unit: 'grapheme-ascii', minLength: 15, maxLength: 17 }),
+    );
+    fc.assert(
+      fc.property(candidates, (value) => {
+        expect(accepted('sm4Key', value)).toBe(constructs(value, ZERO_IV));
+        expect(accepted('sm4Iv', value)).toBe(constructs(GBT_KEY, value));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('reports undecryptable input with a typed error', () => {
