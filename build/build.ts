@@ -32,6 +32,8 @@ const SERIAL_PREBUILDS: Record<Arch, string> = {
 export interface BuildOptions {
   readonly arches?: readonly Arch[];
   readonly outDir?: string;
+  /** Where the Node base binaries are cached (default `.tmp/node-bins`). */
+  readonly cacheDir?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -39,7 +41,6 @@ export interface BuiltBinary {
   readonly arch: Arch;
   readonly file: string;
   readonly bytes: number;
-  readonly stripped: boolean;
 }
 
 export async function buildBinaries(options: BuildOptions = {}): Promise<BuiltBinary[]> {
@@ -49,6 +50,10 @@ export async function buildBinaries(options: BuildOptions = {}): Promise<BuiltBi
   const workDir = join(ROOT, '.tmp', 'build');
   mkdirSync(outDir, { recursive: true });
   mkdirSync(workDir, { recursive: true });
+  const arches = options.arches ?? ARCHES;
+  // Base binaries first: a build that cannot strip one stops at once, before any binary is written.
+  const cacheDir = options.cacheDir ?? join(ROOT, '.tmp', 'node-bins');
+  const bases = new Map(arches.map((arch) => [arch, baseBinary({ arch, nodeVersion, cacheDir })]));
 
   const bundled = await bundle({ root: ROOT, outDir: workDir, version: packageJson.version });
   for (const warning of bundled.warnings) log(`bundle warning: ${warning}`);
@@ -56,8 +61,8 @@ export async function buildBinaries(options: BuildOptions = {}): Promise<BuiltBi
   log(`bundle ${bundled.file} (${kb(statSync(bundled.file).size)}), ${Object.keys(web).length} web asset(s)`);
 
   const built: BuiltBinary[] = [];
-  for (const arch of options.arches ?? ARCHES) {
-    const base = baseBinary({ arch, nodeVersion, cacheDir: join(ROOT, '.tmp', 'node-bins'), warn: log });
+  for (const arch of arches) {
+    const base = bases.get(arch)!;
     const addon = join(
       ROOT,
       'node_modules',
@@ -78,11 +83,12 @@ export async function buildBinaries(options: BuildOptions = {}): Promise<BuiltBi
       outFile: file,
     });
     const bytes = statSync(file).size;
-    log(`${file}: ${(bytes / 1048576).toFixed(1)} MB${base.stripped ? '' : ' (not stripped)'}`);
-    built.push({ arch, file, bytes, stripped: base.stripped });
+    log(`${file}: ${(bytes / 1048576).toFixed(1)} MB`);
+    built.push({ arch, file, bytes });
   }
   // dist/ is the release folder: the binaries plus what install.sh needs beside them.
   copyFileSync(join(ROOT, 'build', 'install.sh'), join(outDir, 'install.sh'));
+  copyFileSync(join(ROOT, 'build', 'update-guard.sh'), join(outDir, 'update-guard.sh'));
   copyFileSync(join(ROOT, 'build', 'edge-gateway.service'), join(outDir, 'edge-gateway.service'));
   copyFileSync(join(ROOT, 'config', 'example.json'), join(outDir, 'example.json'));
   return built;
@@ -103,10 +109,10 @@ function parseArches(value: string | undefined): Arch[] {
 const invokedDirectly = process.argv[1] !== undefined && /build[/\\]build\.ts$/.test(process.argv[1]);
 if (invokedDirectly) {
   const { values } = parseArgs({
-    options: { arch: { type: 'string' }, out: { type: 'string' } },
+    options: { arch: { type: 'string' }, out: { type: 'string' }, cache: { type: 'string' } },
     strict: true,
   });
-  buildBinaries({ arches: parseArches(values.arch), outDir: values.out }).then(
+  buildBinaries({ arches: parseArches(values.arch), outDir: values.out, cacheDir: values.cache }).then(
     () => process.exit(0),
     (error: unknown) => {
       process.stderr.write(`build failed: ${error instanceof Error ? error.message : String(error)}\n`);

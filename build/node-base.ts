@@ -5,7 +5,7 @@
  * refuses it (EBADPLATFORM). Tarballs and the extracted, stripped binaries are cached in `.tmp/`.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type Arch = 'x64' | 'arm64';
@@ -17,17 +17,21 @@ const STRIP: Record<Arch, readonly string[]> = {
   arm64: process.arch === 'arm64' ? ['strip', 'aarch64-linux-gnu-strip'] : ['aarch64-linux-gnu-strip'],
 };
 
+/** The Debian package that has each strip tool, for the error that names what to install. */
+const STRIP_PACKAGE: Record<string, string> = {
+  strip: 'binutils',
+  'aarch64-linux-gnu-strip': 'binutils-aarch64-linux-gnu',
+  'x86_64-linux-gnu-strip': 'binutils-x86-64-linux-gnu',
+};
+
+/** A base binary that could not be stripped: the build stops, since unstripped it is over the size limit. */
+export class StripError extends Error {}
+
 export interface BaseBinary {
   readonly file: string;
-  readonly stripped: boolean;
 }
 
-export function baseBinary(options: {
-  arch: Arch;
-  nodeVersion: string;
-  cacheDir: string;
-  warn: (message: string) => void;
-}): BaseBinary {
+export function baseBinary(options: { arch: Arch; nodeVersion: string; cacheDir: string }): BaseBinary {
   const { arch, nodeVersion, cacheDir } = options;
   mkdirSync(cacheDir, { recursive: true });
   const pkg = `node-linux-${arch}`;
@@ -38,7 +42,7 @@ export function baseBinary(options: {
     });
   }
   const stripped = join(cacheDir, `node-${nodeVersion}-${arch}.stripped`);
-  if (existsSync(stripped)) return { file: stripped, stripped: true };
+  if (existsSync(stripped)) return { file: stripped };
   const plain = join(cacheDir, `node-${nodeVersion}-${arch}`);
   if (!existsSync(plain)) {
     const partial = `${plain}.partial`;
@@ -56,18 +60,36 @@ export function baseBinary(options: {
     }
     renameSync(partial, plain);
   }
+  stripBinary(arch, plain, stripped);
+  return { file: stripped };
+}
+
+/**
+ * Strips the debug symbols off a Node binary (≈ 96 MB → ≈ 80 MB for arm64), into `output` or not
+ * at all: the unstripped binary would break the 90 MB budget, so a missing or failing tool is an
+ * error that names the Debian package, never a warning and a larger file.
+ */
+export function stripBinary(arch: Arch, input: string, output: string): void {
   const tool = STRIP[arch].find(onPath);
   if (!tool) {
-    options.warn(
-      `no strip tool for ${arch} (${STRIP[arch].join(' or ')}; Debian: binutils-aarch64-linux-gnu): ` +
-        'the binary is left unstripped and larger',
+    const wanted = STRIP[arch][0]!;
+    throw new StripError(
+      `cannot strip the ${arch} Node binary: ${STRIP[arch].join(' or ')} is not on PATH ` +
+        `(Debian: apt-get install ${STRIP_PACKAGE[wanted]}, or run scripts/prerequisites.sh); ` +
+        'nothing was written, since unstripped it would exceed 90 MB',
     );
-    return { file: plain, stripped: false };
   }
-  const partial = `${stripped}.partial`;
-  execFileSync(tool, ['-o', partial, plain]);
-  renameSync(partial, stripped);
-  return { file: stripped, stripped: true };
+  const partial = `${output}.partial`;
+  try {
+    execFileSync(tool, ['-o', partial, input], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (error) {
+    rmSync(partial, { force: true });
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
+    throw new StripError(
+      `cannot strip the ${arch} Node binary: ${tool} failed (${stderr || (error as Error).message}); nothing was written`,
+    );
+  }
+  renameSync(partial, output);
 }
 
 function onPath(command: string): boolean {

@@ -11,8 +11,12 @@ export interface LabProcess {
 }
 
 /** Starts `edge-gateway lab` from source in a child process and waits for its page to listen. */
-export async function startLab(dataDir: string, extraArgs: readonly string[] = []): Promise<LabProcess> {
-  const child = spawnCli(['lab', '--port', '0', '--data-dir', dataDir, ...extraArgs]);
+export async function startLab(
+  dataDir: string,
+  extraArgs: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<LabProcess> {
+  const child = spawnCli(['lab', '--port', '0', '--data-dir', dataDir, ...extraArgs], { env });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
