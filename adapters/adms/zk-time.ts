@@ -1,10 +1,11 @@
 /**
  * ZKTeco's compact date-time integer, used by `SET OPTION DateTime=` and `/iclock/rtdata?type=time`:
- * `((yy*12*31 + (month-1)*31 + day-1) * 86400) + (h*60 + m)*60 + s`, a zone-less wall time.
+ * `((yy*12*31 + (month-1)*31 + day-1) * 86400) + (h*60 + m)*60 + s`, a zone-less wall time
+ * (docs/protocols/adms.md#time).
  */
 
 // One ZK time codec for the family: the binary protocol's, reused here.
-export { decodeZkTime, encodeZkTime } from '../zk/time';
+export { decodeZkTime, encodeZkTime } from '../../lib/zk-time';
 
 /** `2024-03-05 08:01:02` (the wire form) ⇄ `2024-03-05T08:01:02` (the model's wall form). */
 export function wireTimeToWall(text: string): string | undefined {

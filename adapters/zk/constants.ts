@@ -64,10 +64,10 @@ export const Fct = {
 export const MAX_CHUNK = 65_472;
 export const USHRT_MAX = 65_535;
 /**
- * Reply number our event acknowledgements carry; no command is ever numbered so. pyzk's go out as 0
- * (docs/protocols/zk.md#session-and-reply-numbers).
+ * The reply number real-time events carry, and so their acknowledgements (zk-protocol realtime;
+ * pyzk's acks go out as 0): docs/protocols/zk.md#session-and-reply-numbers.
  */
-export const EVENT_ACK_REPLY = USHRT_MAX - 1;
+export const EVENT_REPLY_ID = 0;
 
 export function commandName(code: number): string {
   for (const [name, value] of Object.entries(Cmd)) if (value === code) return `CMD_${name}`;

@@ -12,7 +12,10 @@ export interface ZkEmulatorStats {
   connections: number;
   commands: number;
   eventsSent: number;
+  /** Event acknowledgements with the client's session and the events' reply number. */
   eventAcks: number;
+  /** ACK_OKs from a client that acknowledge no event (another reply number or session). */
+  strayAcks: number;
   badChecksums: number;
 }
 

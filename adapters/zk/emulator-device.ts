@@ -1,8 +1,9 @@
 // The commands about the terminal itself: its state, settings, counters, clock and log.
+
+import { decodeZkTime, encodeZkTime } from '../../lib/zk-time';
 import { Cmd } from './constants';
 import type { CommandCall, CommandTable, EmulatedTerminal } from './emulator-call';
 import { LOG_CAPACITY } from './emulator-state';
-import { decodeZkTime, encodeZkTime } from './time';
 
 /** Commands that only switch the terminal's mode: nothing in the emulation depends on them. */
 function accept(call: CommandCall): void {

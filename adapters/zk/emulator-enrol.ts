@@ -1,5 +1,5 @@
 // Fingerprint enrolment: CMD_STARTENROLL, then after a while an EF_ENROLLFINGER event with the result.
-import { Cmd, Ev } from './constants';
+import { Cmd, EVENT_REPLY_ID, Ev } from './constants';
 import type { CommandCall, CommandTable } from './emulator-call';
 import { encodeEnrolEvent } from './events';
 
@@ -32,7 +32,7 @@ function startEnrol(call: CommandCall): void {
       fingerIndex: finger,
       pin: terminal.faults.enrolEventPin ?? pin,
     });
-    peer.send([terminal.packet(Cmd.REG_EVENT, Ev.ENROLLFINGER, 0, event)], false);
+    peer.send([terminal.packet(Cmd.REG_EVENT, Ev.ENROLLFINGER, EVENT_REPLY_ID, event)], false);
     terminal.stats.eventsSent++;
   }, terminal.firmware.enrolDelayMs);
 }

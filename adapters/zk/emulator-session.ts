@@ -1,11 +1,16 @@
 // The commands a terminal answers before (and after) a client has authenticated.
 import { makeCommKey } from './commkey';
-import { Cmd, EVENT_ACK_REPLY } from './constants';
+import { Cmd, EVENT_REPLY_ID } from './constants';
 import type { CommandCall, CommandTable } from './emulator-call';
 
-/** A client acknowledging an event (docs/protocols/zk.md#real-time-events): nothing to answer. */
+/**
+ * A client acknowledging an event: nothing to answer. It acknowledges only with the client's
+ * session and the events' reply number (docs/protocols/zk.md#session-and-reply-numbers); any other
+ * ACK_OK acknowledges nothing and is counted apart, as `strayAcks`.
+ */
 function eventAck({ terminal, peer, packet }: CommandCall): void {
-  if (packet.replyId === EVENT_ACK_REPLY || packet.sessionId === peer.sessionId) terminal.stats.eventAcks++;
+  if (packet.replyId === EVENT_REPLY_ID && packet.sessionId === peer.sessionId) terminal.stats.eventAcks++;
+  else terminal.stats.strayAcks++;
 }
 
 /** With a comm key set, CONNECT is answered ACK_UNAUTH until AUTH (docs/protocols/zk.md#comm-key). */

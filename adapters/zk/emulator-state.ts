@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import type { ClockSource } from '../../gateway/model';
+import { decodeZkTime, encodeZkTime, parseWall } from '../../lib/zk-time';
 import type { ZkAttendance, ZkUser } from './records';
-import { decodeZkTime, encodeZkTime, parseWall } from './time';
 
 /** What an emulated terminal holds: users, templates, the attendance log and its clock. */
 export interface EmulatedUserInput {

@@ -1,7 +1,8 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import { type ClockSource, systemClock } from '../../gateway/model';
-import { Cmd, Ev } from './constants';
+import type { ClockSource } from '../../gateway/model';
+import { systemClock } from '../../lib/clock';
+import { Cmd, EVENT_REPLY_ID, Ev } from './constants';
 import { TcpDeframer } from './deframer';
 import { BULK_COMMANDS } from './emulator-bulk';
 import {
@@ -92,6 +93,7 @@ export class ZkEmulator {
     commands: 0,
     eventsSent: 0,
     eventAcks: 0,
+    strayAcks: 0,
     badChecksums: 0,
   };
   private readonly state: TerminalState;
@@ -195,7 +197,7 @@ export class ZkEmulator {
     );
     for (const peer of this.peers) {
       if (peer.eventFlags & Ev.ATTLOG) {
-        peer.send([this.packet(Cmd.REG_EVENT, Ev.ATTLOG, 0, data)], false);
+        peer.send([this.packet(Cmd.REG_EVENT, Ev.ATTLOG, EVENT_REPLY_ID, data)], false);
         this.stats.eventsSent++;
       }
     }

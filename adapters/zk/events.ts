@@ -1,4 +1,4 @@
-import { decodeTimeHex, encodeTimeHex } from './time';
+import { decodeTimeHex, encodeTimeHex } from '../../lib/zk-time';
 
 /** A decoded EF_ATTLOG real-time event. */
 export interface ZkAttEvent {

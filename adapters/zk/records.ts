@@ -1,5 +1,5 @@
+import { decodeZkTime, encodeZkTime } from '../../lib/zk-time';
 import { decodeText, writeText, type ZkEncoding } from './text';
-import { decodeZkTime, encodeZkTime } from './time';
 
 /** One attendance log entry as the terminal keeps it. */
 export interface ZkAttendance {

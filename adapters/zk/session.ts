@@ -1,4 +1,4 @@
-import { Cmd, commandName, EVENT_ACK_REPLY, MAX_CHUNK } from './constants';
+import { Cmd, commandName, MAX_CHUNK, USHRT_MAX } from './constants';
 import type { ZkLink } from './link';
 import { decodeBody, encodeBody, type ZkPacket } from './packet';
 
@@ -110,8 +110,9 @@ export class ZkSession {
     this.inFlight?.deliver(reason);
   }
 
-  ackEvent(): void {
-    this.link.send(encodeBody(Cmd.ACK_OK, this.sessionId, EVENT_ACK_REPLY));
+  /** Acknowledges a real-time event: ACK_OK, this session, the event's own reply number. */
+  ackEvent(event: ZkPacket): void {
+    this.link.send(encodeEventAck(this.sessionId, event));
   }
 
   /** Runs `work` with the connection to itself: nothing else is sent (but event acks) meanwhile. */
@@ -243,8 +244,8 @@ export class ZkSession {
   private begin(what: string): InFlight {
     if (this.closedWith) throw this.closedWith;
     const replyId = this.replyCounter;
-    // Never use 65534/65535: 65534 is the event-acknowledgement number.
-    this.replyCounter = (this.replyCounter + 1) % EVENT_ACK_REPLY;
+    // 0…65,534, wrapping as pyzk's __create_header does.
+    this.replyCounter = (this.replyCounter + 1) % USHRT_MAX;
     this.inFlight = new InFlight(replyId, what);
     return this.inFlight;
   }
@@ -269,6 +270,15 @@ export class ZkSession {
       };
     });
   }
+}
+
+/**
+ * What a client answers a real-time event with: ACK_OK, its session, and the reply number of the
+ * event (zk-protocol realtime, "the same of the incoming packet", which is 0 for events; pyzk sends
+ * 0 too): docs/protocols/zk.md#session-and-reply-numbers.
+ */
+export function encodeEventAck(sessionId: number, event: ZkPacket): Buffer {
+  return encodeBody(Cmd.ACK_OK, sessionId, event.replyId);
 }
 
 /**

@@ -12,7 +12,8 @@ import {
   type ZkUserTemplates,
 } from '../../adapters/zk/user-templates';
 import { terminalSchema, type ZkTerminalConfig } from '../../config/schema';
-import { type BiometricTemplate, systemClock, type UserWithTemplates } from '../../gateway/model';
+import type { BiometricTemplate, UserWithTemplates } from '../../gateway/model';
+import { systemClock } from '../../lib/clock';
 import { Lab, REPLY_MODES } from './support';
 
 const lab = new Lab();

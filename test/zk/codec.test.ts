@@ -18,8 +18,9 @@ import {
   encodeUser72,
   splitTable,
 } from '../../adapters/zk/records';
+import { encodeEventAck } from '../../adapters/zk/session';
 import { decodeText, encodeText } from '../../adapters/zk/text';
-import { decodeTimeHex, decodeZkTime, encodeTimeHex, encodeZkTime } from '../../adapters/zk/time';
+import { decodeTimeHex, decodeZkTime, encodeTimeHex, encodeZkTime } from '../../lib/zk-time';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -227,6 +228,25 @@ describe('real-time events and comm key', () => {
     expect(() => encodeEnrolEvent({ result: 0, size: 1, pin: '1234567890', fingerIndex: 0 })).toThrow(
       /9 bytes/,
     );
+  });
+
+  it("acknowledges an event with ACK_OK, the session and the event's reply number (pyzk, zk-protocol realtime)", () => {
+    // zk-protocol realtime: rtpacket(event=EF_X, reply number=0000), here EF_FINGER (2, no data):
+    // REG_EVENT f401, checksum 09fe (0x01f4 + 0x0002 = 0x01f6, complemented), the event code in the
+    // session field 0200, reply 0000.
+    const event = decodeBody(hex('f401 09fe 0200 0000'));
+    expect(event).toMatchObject({ command: Cmd.REG_EVENT, sessionId: 2, replyId: 0, checksumOk: true });
+    // pyzk's __ack_ok for session 0x8df3 (the vectors' session): ACK_OK d007, checksum 3c6a
+    // (0x07d0 + 0x8df3 = 0x95c3, complemented), session f38d, reply 0000 (its builder turns the
+    // 65,534 it is given into 0).
+    const pyzkAck = hex('d007 3c6a f38d 0000');
+    expect(decodeBody(pyzkAck)).toMatchObject({
+      command: Cmd.ACK_OK,
+      sessionId: 0x8df3,
+      replyId: 0,
+      checksumOk: true,
+    });
+    expect(encodeEventAck(0x8df3, event).toString('hex')).toBe(pyzkAck.toString('hex'));
   });
 
   it('make_commkey matches pyzk (vectors computed with the pyzk function)', () => {

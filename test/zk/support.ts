@@ -1,7 +1,7 @@
 import { ZkDriver } from '../../adapters/zk/driver';
 import { ZkEmulator, type ZkEmulatorOptions } from '../../adapters/zk/emulator';
 import { terminalSchema, type ZkTerminalConfig } from '../../config/schema';
-import { systemClock } from '../../gateway/model';
+import { systemClock } from '../../lib/clock';
 import { testLogger } from '../support/logger';
 
 /** Emulators and drivers a test started, stopped in afterEach. */

@@ -1,7 +1,9 @@
 /**
- * ZK time: seconds in a calendar where every month has 31 days, counted from 2000-01-01,
- * in the terminal's zone-less wall clock. Kept as the wall string `YYYY-MM-DDTHH:mm:ss`;
- * the gateway's pipeline applies the site's zone, never the process's (docs/protocols/zk.md#zk-time).
+ * ZK time, ZKTeco's vendor time format: seconds in a calendar where every month has 31 days,
+ * counted from 2000-01-01, in the terminal's zone-less wall clock. Kept as the wall string
+ * `YYYY-MM-DDTHH:mm:ss`; the gateway's pipeline applies the site's zone, never the process's
+ * (docs/protocols/zk.md#zk-time). Both terminal families speak it: the binary protocol
+ * (adapters/zk) and ADMS (`SET OPTION DateTime=`, adapters/adms), so it lives here, shared.
  */
 const WALL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/;
 
@@ -81,6 +83,14 @@ export function encodeTimeHex(wall: string): Buffer {
 
 export function decodeTimeHex(bytes: Uint8Array): string {
   if (bytes.length < 6) throw new Error(`event time needs 6 bytes, got ${bytes.length}`);
-  const [y, mo, d, h, mi, s] = bytes as unknown as [number, number, number, number, number, number];
-  return formatWall({ year: 2000 + y, month: mo, day: d, hour: h, minute: mi, second: s });
+  // The length check above guarantees the six bytes; `?? 0` only satisfies the index type.
+  const byte = (i: number): number => bytes[i] ?? 0;
+  return formatWall({
+    year: 2000 + byte(0),
+    month: byte(1),
+    day: byte(2),
+    hour: byte(3),
+    minute: byte(4),
+    second: byte(5),
+  });
 }
