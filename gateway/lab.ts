@@ -10,7 +10,7 @@ import labProfile from '../config/lab.json' with { type: 'json' };
 import { validateConfig } from '../config/load';
 import type { Gateway } from './controller';
 import { createLogger } from './logger';
-import { runGateway } from './main';
+import { runGateway } from './run';
 import { writeFileAtomic } from './store/durable-file';
 
 /** Lab workers: the emulated terminals know them by PIN 1…20, the roster by these names. */
@@ -101,7 +101,7 @@ export async function runLab(argv: readonly string[]): Promise<number> {
     await seedLabRoster(gateway);
     for (const part of parts) await part.afterStart?.(gateway);
   };
-  return runGateway(result.config, { configFile, afterStart, beforeStop: stopAll });
+  return runGateway(result.config, { configFile, afterStart, beforeStop: stopAll, lab: true });
 }
 
 /** Gives the lab workers the PINs the emulators use (idempotent: identities are fixed). */

@@ -258,8 +258,14 @@ export interface Upstream {
 export type RosterSource = 'sichuan' | 'deli' | 'local';
 export type Gender = 'male' | 'female' | 'unknown';
 
-/** Why a worker may no longer clock in. 禁入 and 红黄码 from Sichuan win over every other source. */
-export type RemovalReason = '离职' | '禁入' | '红黄码' | 'local' | 'deli' | string;
+/**
+ * Why a worker may no longer clock in; 禁入 and 红黄码 from Sichuan win over every other source.
+ * 离职 / 禁入 / 红黄码: Sichuan's delete types 1 / 2 / 3 (离职 also when a task gives none);
+ * `sichuan`: a Sichuan delete of a type the gateway does not know (its code in `removalDetail`);
+ * `deli`: a Deli user_sync delete; `local`: removed on the page; `merged`: a duplicate record
+ * folded into another worker. Closed, so the page has a word for every reason.
+ */
+export type RemovalReason = '离职' | '禁入' | '红黄码' | 'sichuan' | 'deli' | 'local' | 'merged';
 
 export interface WorkerIdentity {
   readonly sichuanUserId?: string;
@@ -289,6 +295,8 @@ export interface WorkerChange {
   readonly facePhoto?: Uint8Array;
   readonly biometrics?: readonly BiometricPayload[];
   readonly removalReason?: RemovalReason;
+  /** The platform's own words when no member says it (`delType 9`), kept for the page and the logs. */
+  readonly removalDetail?: string;
   /** The platform's own change time (Deli `update_time`, ms), for ordering and watermarks. */
   readonly updatedMs?: number;
 }
@@ -303,12 +311,11 @@ export interface RosterPort {
   replaceSource(source: RosterSource, keep: readonly WorkerIdentity[]): Promise<void>;
 }
 
+/** The real one is `systemClock` in lib/clock.ts. */
 export interface ClockSource {
   /** Milliseconds since the epoch. Injected so soak tests can accelerate time. */
   now(): number;
 }
-
-export const systemClock: ClockSource = { now: () => Date.now() };
 
 // ───────────────────────────── ports the hub injects ─────────────────────────────
 

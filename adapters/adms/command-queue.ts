@@ -10,7 +10,9 @@ interface PendingCommand {
   readonly timer: NodeJS.Timeout;
 }
 
-/** Failure `Return` codes the PUSH protocol documents, for readable errors. */
+/**
+ * Failure `Return` codes the PUSH protocol documents (docs/protocols/adms.md#results), for readable errors.
+ */
 const RETURN_CODES: Readonly<Record<number, string>> = {
   [-1]: 'parameter error',
   [-2]: 'transmitted data does not match its size',

@@ -1,7 +1,8 @@
 /**
  * Server → device commands (handed out by `GET /iclock/getrequest` as `C:<id>:<command>`) and the
  * device's results (`POST /iclock/devicecmd`, lines of `ID=<id>&Return=<code>&CMD=<word>`).
- * The server formats and the emulator parses with the same functions.
+ * The server formats and the emulator parses with the same functions. The protocol:
+ * docs/protocols/adms.md#commands and #results.
  */
 
 import { type AdmsUser, clean, parseKeyValues } from './records';
@@ -11,7 +12,8 @@ export type QueryTable = 'USERINFO' | 'FINGERTMP' | 'BIOPHOTO';
 /**
  * The two spellings of `DATA QUERY`. PUSH 2.x (attendance firmware): `DATA QUERY USERINFO [PIN=…]`.
  * PUSH 3.x (the "Security PUSH" firmware of newer face terminals): `DATA QUERY tablename=user,fielddesc=*,filter=*`;
- * such firmware may refuse the 2.x form with `Return=-1002`, and 2.x firmware does not know the 3.x one.
+ * such firmware may refuse the 2.x form with `Return=-1002`, and 2.x firmware does not know the 3.x one
+ * (docs/protocols/adms.md#query-results).
  */
 export type QueryForm = '2.x' | '3.x';
 
@@ -155,7 +157,8 @@ const TABLE_OF_3X_NAME: ReadonlyMap<string, QueryTable> = new Map(
 
 /**
  * `DATA QUERY tablename=<t>,fielddesc=<*|fields>,filter=<*|conditions>`. The filter's conditions are
- * separated by tabs in the published form (`Type=9<HT>Pin=1`); some servers send tabs between the parts too.
+ * separated by tabs in the published form (`Type=9<HT>Pin=1`, Security PUSH, docs/protocols/adms.md#sources);
+ * some servers send tabs between the parts too.
  * A table this device does not keep is left to the caller as `raw` (answered -1002).
  */
 function parseQuery3(text: string): AdmsCommand | undefined {

@@ -1,4 +1,3 @@
-import { DateTime } from 'luxon';
 import type { AdmsTerminalConfig } from '../../config/schema';
 import type {
   BiometricTemplate,
@@ -18,6 +17,7 @@ import type {
   TerminalUser,
   UserWithTemplates,
 } from '../../gateway/model';
+import { utcMsToWall, zoneOffsetMinutes } from '../../lib/wall-clock';
 import { CommandFailedError, CommandQueue } from './command-queue';
 import {
   type AdmsCommand,
@@ -220,10 +220,7 @@ export class AdmsDriver implements TerminalDriver {
   }
 
   async setTime(time: PunchTime): Promise<void> {
-    const wall =
-      'wall' in time
-        ? time.wall
-        : DateTime.fromMillis(time.utcMs, { zone: this.timezone }).toFormat("yyyy-MM-dd'T'HH:mm:ss");
+    const wall = 'wall' in time ? time.wall : utcMsToWall(time.utcMs, this.timezone);
     await this.run({ type: 'set-time', zkTime: encodeZkTime(wall) });
   }
 
@@ -365,7 +362,7 @@ export class AdmsDriver implements TerminalDriver {
     return {
       sn: config.sn,
       terminalId: config.id,
-      utcOffsetMinutes: () => DateTime.fromMillis(this.deps.clock.now(), { zone: this.timezone }).offset,
+      utcOffsetMinutes: () => zoneOffsetMinutes(this.deps.clock.now(), this.timezone),
       takePunches: (records) => this.takePunches(records),
       takeRecords: (content) => this.takeRecords(content),
       handOutCommands: (maxBytes): QueuedLine[] => this.queue.handOut(maxBytes),

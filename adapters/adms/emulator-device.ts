@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
+import { utcMsToWall } from '../../lib/wall-clock';
 import type { AdmsCommand } from './commands';
 import type { AdmsPhoto, AdmsTemplate, AdmsUser, AttlogRecord } from './records';
 import { decodeZkTime } from './zk-time';
@@ -48,9 +49,7 @@ export class EmulatedAdmsDevice {
   ) {}
 
   wallClock(): string {
-    return DateTime.fromMillis(this.now() + this.clockOffsetMs, { zone: this.timezone }).toFormat(
-      "yyyy-MM-dd'T'HH:mm:ss",
-    );
+    return utcMsToWall(this.now() + this.clockOffsetMs, this.timezone);
   }
 
   punch(pin: string, options: { status?: number; verify?: number; wall?: string } = {}): AttlogRecord {

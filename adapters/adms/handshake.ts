@@ -1,7 +1,7 @@
 /**
  * The handshake: `GET /iclock/cdata?SN=…&options=all` answered with `GET OPTION FROM: <SN>` and one
  * `Key=Value` per line. Stamps tell the device which records the server already has, so a device that
- * reconnects resends only newer ones.
+ * reconnects resends only newer ones. Each option: docs/protocols/adms.md#handshake.
  */
 
 export interface HandshakeOptions {

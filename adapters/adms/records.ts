@@ -2,6 +2,7 @@
  * The bodies a device uploads to `POST /iclock/cdata`: ATTLOG punches as tab-separated columns,
  * and OPERLOG (or USERINFO/FINGERTMP/BIODATA/BIOPHOTO) records as `KIND key=value\tkey=value…`.
  * Parsing never throws on a bad line: the line is reported as skipped and the rest is kept.
+ * The formats: docs/protocols/adms.md#attlog and #operlog.
  */
 
 import { wallToWireTime, wireTimeToWall } from './zk-time';
@@ -297,7 +298,7 @@ export function formatPhotoRecord(photo: AdmsPhoto): string {
  * PUSH 3.x devices answer a `DATA QUERY` with `POST /iclock/querydata?type=tabledata&cmdid=N&tablename=user
  * &count=K&packcnt=P&packidx=I`. Firmware varies: `type` may come twice, `table=` may stand for
  * `tablename=`, and some put the table in `type` itself (`type=user`). `type=options` or `type=count`
- * answer other queries and carry no records.
+ * answer other queries and carry no records (docs/protocols/adms.md#query-results).
  */
 export function queryDataTable(params: {
   readonly types: readonly string[];

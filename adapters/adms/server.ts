@@ -52,7 +52,8 @@ const STAMP_PARAM: Readonly<Record<string, string>> = { OPERLOG: 'OpStamp' };
 
 /**
  * The gateway's one ADMS ("PUSH") server: every ADMS terminal's device talks to it, and each
- * driver registers its serial number here. Unknown serial numbers are refused.
+ * driver registers its serial number here. Unknown serial numbers are refused. The routes:
+ * docs/protocols/adms.md#routes.
  */
 export class AdmsServer {
   private readonly endpoints = new Map<string, AdmsEndpoint>();
@@ -346,7 +347,10 @@ export class AdmsServer {
     return this.deps.state.slot<Record<string, string>>(`adms.${sn}.stamps`);
   }
 
-  /** Only after the records are applied: a stamp ahead of the journal would lose punches on reconnect. */
+  /**
+   * Only after the records are applied: a stamp ahead of the journal would lose punches on reconnect
+   * (docs/protocols/adms.md#stamps).
+   */
   private async saveStamp(sn: string, table: string, stamp: string | undefined): Promise<void> {
     if (!stamp || !/^\d{1,20}$/.test(stamp)) return;
     const slot = this.stampSlot(sn);

@@ -4,6 +4,7 @@ import { METHOD_CODES, type ModbusProfile } from './profile';
 /**
  * The register codec for profile-described devices, shared by the driver and the emulator:
  * 32-bit values as two registers in the profile's word order, event records, header and whitelist slots.
+ * The layout: docs/protocols/modbus.md#the-event-ring-profile.
  */
 
 export type WordOrder = ModbusProfile['wordOrder'];

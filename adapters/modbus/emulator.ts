@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { type ClockSource, type Logger, systemClock } from '../../gateway/model';
+import type { ClockSource, Logger } from '../../gateway/model';
+import { systemClock } from '../../lib/clock';
 import { EmulatedDevice, type EmulatedEvent } from './emulator-device';
 import { builtInProfile, type ModbusProfile } from './profile';
 import { openSerialPort, type SerialPortLike } from './serial-binding';
@@ -27,9 +28,15 @@ export interface ModbusEmulatorOptions {
   readonly logger?: Logger;
 }
 
-/** The RTU silence after which a partial frame is abandoned (3.5 characters is ~4 ms at 9600 baud). */
+/**
+ * The RTU silence after which a partial frame is abandoned (3.5 characters is ~4 ms at 9600 baud;
+ * docs/protocols/modbus.md#modbus-rtu).
+ */
 const RTU_GAP_MS = 50;
-/** Modbus TCP gateway exception: the addressed unit did not respond. */
+/**
+ * Modbus TCP gateway exception: the addressed unit did not respond
+ * (docs/protocols/modbus.md#function-codes-used).
+ */
 const GATEWAY_TARGET_FAILED = 0x0b;
 
 /**

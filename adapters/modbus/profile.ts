@@ -6,7 +6,8 @@ import eventRingV1 from './profiles/event-ring-v1.json' with { type: 'json' };
 /**
  * A register-map profile: where a Modbus device keeps its event ring, clock and whitelist.
  * Profiles are JSON so a new device with a compatible layout needs a file, not code.
- * Every register is a holding register (function 3 to read, 16 to write).
+ * Every register is a holding register (function 3 to read, 16 to write): the built-in layout and the
+ * Modbus functions are described in docs/protocols/modbus.md#the-event-ring-profile.
  */
 
 const address = v.pipe(

@@ -1,10 +1,14 @@
 /**
  * Modbus framing for the emulator's side of the wire (the driver uses modbus-serial's client, so the
  * emulator's framing is written independently and each checks the other).
- * A PDU is the function code followed by its data; TCP wraps it in an MBAP header, RTU in unit + CRC.
+ * A PDU is the function code followed by its data; TCP wraps it in an MBAP header, RTU in unit + CRC
+ * (docs/protocols/modbus.md#modbus-tcp and #modbus-rtu, with the specifications they follow).
  */
 
-/** CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF); sent low byte first. */
+/**
+ * CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF); sent low byte first
+ * (docs/protocols/modbus.md#modbus-rtu).
+ */
 export function crc16(bytes: Uint8Array): number {
   let crc = 0xffff;
   for (const byte of bytes) {

@@ -22,7 +22,7 @@ export type CheckedEnvelope =
   | { ok: false; mid?: string; violations: readonly string[] };
 
 /**
- * Everything the platform and the app can hold a device to (seed 000, PROTOCOLS.md Deli 0–6).
+ * Everything the platform and the app can hold a device to (docs/protocols/deli.md, envelope to check-ins).
  * A message with only soft violations (a skewed `time`, say) is still processed, as a lenient
  * platform would, but every violation is recorded.
  */

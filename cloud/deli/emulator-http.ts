@@ -1,6 +1,20 @@
 import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import type { DeliEmulator } from './emulator';
+import type { FeatureType } from './messages';
+
+/**
+ * What the control page reaches of the emulator. Callbacks rather than the emulator class, so the
+ * emulator can start this page without the two files importing each other.
+ */
+export interface EmulatorControl {
+  /** A JSON-able summary (the emulator's `EmulatorState`). */
+  state(): object;
+  /** Every check-in message received, oldest first. */
+  readonly checkins: readonly object[];
+  readonly templates: readonly object[];
+  sendUserUpdate(): Promise<string>;
+  sendFeatureInput(userId: string, featureType: FeatureType): Promise<string>;
+}
 
 /**
  * Introspection and control of a running emulator for tests and lab mode:
@@ -8,7 +22,7 @@ import type { DeliEmulator } from './emulator';
  * POST /_emulator/user_update, POST /_emulator/feature_input {user_id, feature_type}.
  */
 export function startEmulatorHttp(
-  emulator: DeliEmulator,
+  emulator: EmulatorControl,
   port: number,
 ): Promise<{ server: ServerType; url: string }> {
   const app = new Hono();

@@ -1,6 +1,6 @@
 import type { ServerType } from '@hono/node-server';
 import type { ClockSource, Logger } from '../../gateway/model';
-import { systemClock } from '../../gateway/model';
+import { systemClock } from '../../lib/clock';
 import { EmbeddedBroker } from './emulator-broker';
 import { checkDeviceEnvelope } from './emulator-checks';
 import { startEmulatorHttp } from './emulator-http';
@@ -19,7 +19,7 @@ import { MqttLink } from './mqtt-link';
 import { topicFor } from './topics';
 
 /**
- * How the emulated app answers `user_sync`:
+ * How the emulated app answers `user_sync` (docs/protocols/deli.md#roster-sync):
  * `array` — the seed's plain array, one page per request;
  * `object-burst` — the public docs' `{reset, total_count, users}`, every page at once;
  * `object-paged` — the object form without `total_count`, one page per request.
@@ -178,7 +178,16 @@ export class DeliEmulator {
     link.start();
     if (!(await link.waitConnected(10_000))) throw new Error(`emulator could not connect to ${this.url}`);
     if (o.http !== false) {
-      const { server, url } = await startEmulatorHttp(this, o.httpPort ?? 0);
+      const { server, url } = await startEmulatorHttp(
+        {
+          state: () => this.state(),
+          checkins: this.checkins,
+          templates: this.templates,
+          sendUserUpdate: () => this.sendUserUpdate(),
+          sendFeatureInput: (userId, featureType) => this.sendFeatureInput(userId, featureType),
+        },
+        o.httpPort ?? 0,
+      );
       this.http = server;
       this.httpUrlValue = url;
     }
@@ -396,7 +405,7 @@ export class DeliEmulator {
     const chunks: SyncEntry[][] = [];
     for (let i = 0; i < pending.length; i += size) chunks.push(pending.slice(i, i + size));
     if (chunks.length === 0) chunks.push([]);
-    // Every message of the answer reuses the request's mid (PROTOCOLS.md Deli 0).
+    // Every message of the answer reuses the request's mid (docs/protocols/deli.md#envelope).
     chunks.forEach((chunk, i) => void this.send(page(chunk, i === 0), mid));
   }
 

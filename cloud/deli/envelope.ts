@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { describeIssue, issueMessage } from '../../config/validation';
 
 /**
- * The Deli message envelope `{mid, from, to, time, action, pv?, data}` (seed 000, PROTOCOLS.md Deli 0/3).
+ * The Deli message envelope `{mid, from, to, time, action, pv?, data}` (docs/protocols/deli.md#envelope).
  * Deli leaves null fields out, so everything but `action` and `data` may be absent on the wire;
  * the gateway itself always sends every field.
  */

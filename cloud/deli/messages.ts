@@ -14,7 +14,8 @@ import {
 } from './envelope';
 
 /**
- * The typed `data` of every Deli command the gateway exchanges (seed 000, PROTOCOLS.md Deli 4–8).
+ * The typed `data` of every Deli command the gateway exchanges (docs/protocols/deli.md, roster sync to
+ * upgrades).
  * `down` is app/platform → device, `up` is device → app/platform; the same `cmd` (user_sync,
  * get_config) means a different thing in each direction.
  */
@@ -29,7 +30,10 @@ export interface SyncEntry {
   readonly name?: string;
   readonly empno?: string;
   readonly dept?: string;
-  /** Base64 templates; the seed sends one string, the public docs an array. */
+  /**
+   * Base64 templates; the seed sends one string, the public docs an array
+   * (docs/protocols/deli.md#roster-sync).
+   */
   readonly fp: readonly string[];
   readonly fa: readonly string[];
   readonly admin?: boolean;
@@ -397,7 +401,10 @@ export function decodeUp(envelope: Envelope): Decoded<UpMessage> {
 // ───────────────────────────── encode ─────────────────────────────
 
 export interface EncodeOptions {
-  /** Canonical integer ids go out as JSON numbers, as in the seed (`numericUserIds`). */
+  /**
+   * Canonical integer ids go out as JSON numbers, as in the seed's examples
+   * (docs/protocols/deli.md#check-ins).
+   */
   readonly numericUserIds: boolean;
 }
 

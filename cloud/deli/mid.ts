@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-/** A fresh message id (16 hex characters); Deli only asks that it be unique per message. */
+/**
+ * A fresh message id (16 hex characters); Deli only asks that it be unique per message
+ * (docs/protocols/deli.md#envelope).
+ */
 export function newMid(): string {
   return randomBytes(8).toString('hex');
 }

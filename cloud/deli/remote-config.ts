@@ -1,6 +1,9 @@
 import type { Logger } from '../../gateway/model';
 
-/** The gateway settings the app may read and change (PROTOCOLS.md Deli 7); the hub decides which. */
+/**
+ * The gateway settings the app may read and change (docs/protocols/deli.md#remote-config); the hub
+ * decides which.
+ */
 export interface RemoteSettings {
   get(): Record<string, string | number>;
   set(key: string, value: unknown): Promise<{ ok: true } | { ok: false; reason: string }>;

@@ -27,7 +27,7 @@ export interface RosterSyncDeps {
 interface Session {
   /** The user_update's `update_time`, or 0 when the app pushed pages unasked. */
   readonly target: number;
-  /** `update_time` of the last request, never re-sent unchanged (PROTOCOLS.md Deli 4). */
+  /** `update_time` of the last request, never re-sent unchanged (docs/protocols/deli.md#roster-sync). */
   requested: number;
   maxUserUpdate: number;
   totalCount: number | undefined;
@@ -48,7 +48,7 @@ export interface RosterSyncStats {
 }
 
 /**
- * The `user_update` → `user_sync` paging of PROTOCOLS.md Deli 4: keep applying pages until
+ * The `user_update` → `user_sync` paging of docs/protocols/deli.md#roster-sync: keep applying pages until
  * `total_count` users are in or a page is short, re-ask with the largest user `update_time`
  * on a full page, apply a reset only once the whole sync has arrived, and move the watermark
  * only after everything is durable.

@@ -40,7 +40,7 @@ const DEDUP_CAPACITY = 4096;
 export const WATERMARK_SLOT = 'deli.userSyncWatermark';
 
 /**
- * The gateway as one Deli attendance device (seed 000, PROTOCOLS.md Deli): check-ins up over
+ * The gateway as one Deli attendance device (docs/protocols/deli.md): check-ins up over
  * action 300, roster sync, enrolment, remote config and upgrade offers down over 301/1xx/2xx.
  */
 export class DeliUpstream implements Upstream {
@@ -124,7 +124,10 @@ export class DeliUpstream implements Upstream {
     return this.link ? this.link.waitConnected(timeoutMs) : Promise.resolve(false);
   }
 
-  /** Asks the platform for the latest version (102); the answer reaches `onUpgrade` via 103. */
+  /**
+   * Asks the platform for the latest version (102); the answer reaches `onUpgrade` via 103
+   * (docs/protocols/deli.md#upgrades).
+   */
   checkForUpgrade(): Promise<void> {
     return this.send(
       {

@@ -5,7 +5,8 @@ const DATE_RESOLUTION_MS = 2000;
 
 /**
  * The platform's clock minus ours. Every signed timestamp uses it, because the platform rejects
- * timestamps more than 5 minutes off (-3). Learned from each answer's `Date` header, kept durably.
+ * timestamps more than 5 minutes off (-3). Learned from each answer's `Date` header, kept durably
+ * (docs/protocols/sichuan.md#timestamp).
  */
 export class ClockOffset {
   private offsetMs = 0;

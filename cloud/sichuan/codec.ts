@@ -30,6 +30,7 @@ export interface DecodedAnswer {
 /**
  * The one codec of the Sichuan protocol: SM4 for the encrypted fields and Content, HMAC-MD5 sign over
  * the seed's parameter order, and the `{Result, Content, Msg}` envelope. Used by client and emulator.
+ * The protocol: docs/protocols/sichuan.md.
  */
 export class SichuanCodec {
   readonly cipher: Sm4Cbc;
@@ -55,19 +56,25 @@ export class SichuanCodec {
     return signParams(endpoint, this.options.deviceKey, params, letterCase ?? this.options.signCase);
   }
 
-  /** The request's fields with `sign` appended (values already encrypted where the seed says so). */
+  /**
+   * The request's fields with `sign` appended (values already encrypted:
+   * docs/protocols/sichuan.md#endpoints).
+   */
   signed(endpoint: Endpoint, params: Readonly<Record<string, string>>): Record<string, string> {
     return { ...params, sign: this.sign(endpoint, params) };
   }
 
-  /** The emulator's check: the seed says "Hex" without a case, so both cases pass. */
+  /**
+   * The emulator's check: the seed says "Hex" without a case, so both cases pass
+   * (docs/protocols/sichuan.md#sign).
+   */
   verify(endpoint: Endpoint, params: Readonly<Record<string, string | undefined>>): boolean {
     const given = params['sign'];
     if (typeof given !== 'string') return false;
     return given.toLowerCase() === this.sign(endpoint, params, 'lower');
   }
 
-  /** Serializes an answer, encrypting a non-empty Content (the seed: "Content 包体数据设定为使用 SM4 进行加密"). */
+  /** Serializes an answer, encrypting a non-empty Content (docs/protocols/sichuan.md#transport). */
   encodeAnswer(answer: SichuanAnswer, contentForm: 'encrypted' | 'plain' = 'encrypted'): string {
     const content = answer.Content;
     let wire: unknown = '';

@@ -8,7 +8,10 @@ import {
   type UploadRecord,
 } from './protocol';
 
-/** Field-format checks the emulator applies, as strict as the seed's tables allow. Each returns problems. */
+/**
+ * Field-format checks the emulator applies, as strict as the seed's tables allow (the fields are in
+ * docs/protocols/sichuan.md#endpoints and #upload). Each returns problems.
+ */
 
 export function checkRecogTime(value: unknown): string | null {
   if (typeof value !== 'string' || !RECOG_TIME_PATTERN.test(value))

@@ -18,7 +18,10 @@ export interface FaultPlan {
   readonly undecryptableContentNext: number;
   /** Limits the previous fault to one endpoint (`Online`, `GetTaskData`, …); null: any. */
   readonly undecryptableContentOn: string | null;
-  /** Send Content as plain JSON instead of an SM4 string (the seed's examples do). */
+  /**
+   * Send Content as plain JSON instead of an SM4 string, as the seed's examples do
+   * (docs/protocols/sichuan.md#transport).
+   */
   readonly plainJsonContent: boolean;
 }
 

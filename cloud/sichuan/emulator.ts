@@ -30,9 +30,12 @@ export interface SichuanEmulatorOptions {
   /** Serve HTTPS with this PEM key and certificate. */
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
   readonly clock?: ClockSource;
-  /** How old or new a timestamp may be (the seed: 5 minutes). */
+  /** How old or new a timestamp may be (the seed: 5 minutes; docs/protocols/sichuan.md#timestamp). */
   readonly timestampWindowSeconds?: number;
-  /** Task type used for issue tasks (the seed's GetTaskData example: 1) and for delete tasks (2). */
+  /**
+   * Task type used for issue tasks (the seed's GetTaskData example: 1) and for delete tasks (2):
+   * docs/protocols/sichuan.md#tasks.
+   */
   readonly taskTypes?: { readonly issue: number; readonly delete: number };
   readonly random?: () => number;
 }
@@ -110,8 +113,9 @@ class Rejection extends Error {
 }
 
 /**
- * A strict emulation of the Sichuan real-name platform's device API (seed 004): five endpoints,
- * sn/sign/timestamp checks, a task queue, and a record of everything received and every violation.
+ * A strict emulation of the Sichuan real-name platform's device API (docs/protocols/sichuan.md): five
+ * endpoints, sn/sign/timestamp checks, a task queue, and a record of everything received and every
+ * violation.
  */
 export class SichuanEmulator {
   readonly codec: SichuanCodec;

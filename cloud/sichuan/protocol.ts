@@ -1,5 +1,11 @@
-/** The seed's dictionaries and record shapes (section 6 and 5.3), shared by client and emulator. */
+/**
+ * The platform's dictionaries and record shapes, shared by client and emulator; what each means and
+ * where the seed says it: docs/protocols/sichuan.md.
+ */
 
+import type { RemovalReason } from '../../gateway/model';
+
+/** The answer's `Result` (docs/protocols/sichuan.md#result-codes). */
 export const ResultCode = {
   ok: 0,
   tasksWaiting: 1,
@@ -10,13 +16,13 @@ export const ResultCode = {
   serverError: -99,
 } as const;
 
-/** Dictionary 6.6. */
-export const DEL_TYPES: Readonly<Record<string, string>> = { '1': '离职', '2': '禁入', '3': '红黄码' };
+/** Delete types of a delete task (docs/protocols/sichuan.md#tasks). */
+export const DEL_TYPES: Readonly<Record<string, RemovalReason>> = { '1': '离职', '2': '禁入', '3': '红黄码' };
 
-/** Dictionary 6.2. */
+/** Registered worker types: 1 labour, 2 post staff (docs/protocols/sichuan.md#endpoints). */
 export const USER_TYPES: Readonly<Record<string, string>> = { '1': '采集劳务人员', '2': '采集岗位人员' };
 
-/** Dictionary 6.7: 1 entry (进场), 2 exit (离场). */
+/** UploadData `type`: 1 entry (进场), 2 exit (离场) (docs/protocols/sichuan.md#upload). */
 export const PUNCH_TYPE = { in: 1, out: 2 } as const;
 
 /** The platform's answer on every endpoint: `{Result, Content, Msg}`. */
@@ -27,13 +33,13 @@ export interface SichuanAnswer {
   readonly Msg?: string;
 }
 
-/** One task in a heartbeat's Content (5.3.1). */
+/** One task in a heartbeat's Content (docs/protocols/sichuan.md#tasks). */
 export interface TaskRef {
   readonly id: string;
   readonly type: number | undefined;
 }
 
-/** One record of UploadData's `data` (5.3.4). */
+/** One record of UploadData's `data` (docs/protocols/sichuan.md#upload). */
 export interface UploadRecord {
   readonly sn: string;
   readonly userId: string;
@@ -41,7 +47,7 @@ export interface UploadRecord {
   readonly recogTime: string;
 }
 
-/** A GetTaskData record issuing a worker to the device (5.3.2, the example's "type 1"). */
+/** A GetTaskData record issuing a worker to the device (docs/protocols/sichuan.md#tasks, "issue"). */
 export interface IssueRecord {
   readonly userId: string;
   readonly name?: string;
@@ -52,7 +58,7 @@ export interface IssueRecord {
   readonly idCardNo?: string;
 }
 
-/** A GetTaskData record removing a worker (5.3.2, the example's "type 2"). */
+/** A GetTaskData record removing a worker (docs/protocols/sichuan.md#tasks, "delete"). */
 export interface DeleteRecord {
   readonly userId: string;
   readonly name?: string;
@@ -66,7 +72,10 @@ export const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 export const ID_CARD_PATTERN = /^(\d{17}[\dXx]|\d{15})$/;
 export const ID_PERIOD_PATTERN = /^\d{8}-(\d{8}|长期)$/;
 
-/** Reads `obj[name]` whatever the key's case (the seed mixes `Result` and `result`). */
+/**
+ * Reads `obj[name]` whatever the key's case (the seed mixes `Result` and `result`;
+ * docs/protocols/sichuan.md#transport).
+ */
 export function field(obj: Readonly<Record<string, unknown>>, name: string): unknown {
   if (name in obj) return obj[name];
   const lower = name.toLowerCase();

@@ -1,7 +1,7 @@
 import type { Gender } from '../../gateway/model';
 import type { SichuanCodec } from './codec';
 
-/** A worker registered on the local page, as RegistData (5.2) wants them. */
+/** A worker registered on the local page, as RegistData wants them (docs/protocols/sichuan.md#endpoints). */
 export interface SichuanRegistration {
   /** 18-character ID number (身份证号). */
   readonly idCardNo: string;
@@ -20,7 +20,7 @@ export interface SichuanRegistration {
   readonly idPhoto: Uint8Array;
   /** The face photo taken on site. */
   readonly photo: Uint8Array;
-  /** Dictionary 6.2: 1 labour, 2 post (岗位) staff. */
+  /** Worker type: 1 labour, 2 post (岗位) staff (docs/protocols/sichuan.md#endpoints). */
   readonly userType: 1 | 2;
 }
 

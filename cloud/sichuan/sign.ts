@@ -2,7 +2,10 @@ import { createHmac } from 'node:crypto';
 
 export type SignCase = 'lower' | 'upper';
 
-/** The parameters each endpoint signs, in the seed's order (sign itself excluded). */
+/**
+ * The parameters each endpoint signs, in the seed's order, sign itself excluded
+ * (docs/protocols/sichuan.md#endpoints).
+ */
 export const SIGN_ORDER = {
   RegistData: [
     'Idno',
@@ -31,6 +34,7 @@ export const ENDPOINTS = Object.keys(SIGN_ORDER) as Endpoint[];
 /**
  * hex(HMAC-MD5(device key, values concatenated in order, no separators)), all UTF-8.
  * Encrypted fields take part as transmitted (ciphertext); a missing value counts as ''.
+ * docs/protocols/sichuan.md#sign has the rule and a worked example.
  */
 export function signValues(deviceKey: string, values: readonly string[], letterCase: SignCase): string {
   const digest = createHmac('md5', Buffer.from(deviceKey, 'utf8'))

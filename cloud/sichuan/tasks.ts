@@ -26,8 +26,9 @@ export function parseTaskRefs(content: unknown): { refs: TaskRef[]; problems: st
 }
 
 /**
- * Decides a record's kind by its shape (the seed's dictionary 6.5 and its examples contradict each
- * other): `delType` is a delete, `photo`/`userType` an issue; the type map only when the shape is silent.
+ * Decides a record's kind by its shape (the seed's task-type dictionary and its examples contradict each
+ * other, docs/protocols/sichuan.md#tasks): `delType` is a delete, `photo`/`userType` an issue; the type
+ * map only when the shape is silent.
  */
 export function taskKindOf(
   record: Readonly<Record<string, unknown>>,
@@ -65,12 +66,19 @@ export function taskRecordsToChanges(
     const name = asText(field(record, 'name'));
     if (kind === 'delete') {
       const delType = asText(field(record, 'delType'));
+      // Own keys only: a delType of "toString" must not find Object's method.
+      const known = !delType ? '离职' : Object.hasOwn(DEL_TYPES, delType) ? DEL_TYPES[delType] : undefined;
       changes.push({
         source: 'sichuan',
         op: 'remove',
         identity: { sichuanUserId: userId },
         ...(name ? { name } : {}),
-        removalReason: (delType && DEL_TYPES[delType]) ?? (delType ? `delType ${delType}` : '离职'),
+        // A code outside the delete-type dictionary (docs/protocols/sichuan.md#tasks) still removes (the
+        // platform wants the worker off site), as a plain, non-binding Sichuan removal; its code is kept so
+        // a person can ask the platform.
+        ...(known
+          ? { removalReason: known }
+          : { removalReason: 'sichuan', removalDetail: `delType ${delType}` }),
       });
       return;
     }

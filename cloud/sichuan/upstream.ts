@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { DateTime } from 'luxon';
 import type { SichuanConfig } from '../../config/schema';
 import type {
   ClockSource,
@@ -12,7 +11,8 @@ import type {
   UpstreamHealth,
   WorkerIdentity,
 } from '../../gateway/model';
-import { Backoff } from './backoff';
+import { Backoff } from '../../lib/backoff';
+import { utcMsToWall } from '../../lib/wall-clock';
 import { ClockOffset } from './clock-offset';
 import { type DecodedAnswer, SichuanAnswerError, SichuanCodec } from './codec';
 import { type HttpAnswer, SichuanTransport, TransportError } from './http-transport';
@@ -56,8 +56,9 @@ type Outcome =
   | { readonly ok: false; readonly error: string; readonly retryAfterMs: number };
 
 /**
- * The gateway as one compliant device of the Sichuan real-name platform (seed 004): heartbeat and
- * tasks into the roster, punches out through UploadData, and RegistData for local registrations.
+ * The gateway as one compliant device of the Sichuan real-name platform (docs/protocols/sichuan.md):
+ * heartbeat and tasks into the roster, punches out through UploadData, and RegistData for local
+ * registrations.
  */
 export class SichuanUpstream implements Upstream {
   readonly name = 'sichuan' as const;
@@ -395,9 +396,7 @@ export class SichuanUpstream implements Upstream {
       sn: this.sn,
       userId,
       type: PUNCH_TYPE[punch.direction],
-      recogTime: DateTime.fromMillis(punch.atMs, { zone: this.deps.siteTimezone }).toFormat(
-        'yyyy-MM-dd HH:mm:ss',
-      ),
+      recogTime: utcMsToWall(punch.atMs, this.deps.siteTimezone, ' '),
     };
   }
 

@@ -1,5 +1,6 @@
 import type { UpstreamHealth } from '../model';
 import type { OutboxStatus } from '../outbox/outbox';
+import type { UnmatchedPin } from '../pipeline/pipeline';
 import type { ReconcileStatus } from '../roster/reconciler';
 import type { TerminalStatus } from '../terminals/supervisor';
 
@@ -11,13 +12,6 @@ export interface UpstreamReport extends OutboxStatus {
 export interface TerminalReport extends TerminalStatus {
   /** How far this terminal is from the roster. */
   readonly roster?: ReconcileStatus;
-}
-
-export interface UnmatchedPin {
-  readonly terminalId: string;
-  readonly pin: string;
-  readonly count: number;
-  readonly lastAt: number;
 }
 
 export interface HealthReport {

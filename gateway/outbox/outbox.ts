@@ -1,9 +1,9 @@
+import { backoffDelay } from '../../lib/backoff';
+import { WakeTimer } from '../../lib/wake-timer';
 import type { GatewayMetrics } from '../metrics';
 import type { ClockSource, Logger, Punch, StateSlot, Upstream } from '../model';
 import type { PunchJournal } from '../store/journal';
 import { JournalReader } from '../store/journal-reader';
-import { deliveryBackoff } from './backoff';
-import { WakeTimer } from './wake-timer';
 
 export interface OutboxOptions {
   /** The least wait after a failure: the first back-off is between this and twice this. */
@@ -211,7 +211,12 @@ export class Outbox {
    */
   private async pause(): Promise<void> {
     const { initialBackoffMs, maxBackoffMs } = this.deps.options;
-    const computed = deliveryBackoff(this.failures, initialBackoffMs, maxBackoffMs, this.deps.random);
+    const computed = backoffDelay(this.failures, {
+      initialMs: initialBackoffMs,
+      maxMs: maxBackoffMs,
+      neverBelowInitial: true,
+      random: this.deps.random,
+    });
     const delay = Math.min(maxBackoffMs, Math.max(computed, this.requestedPauseMs ?? 0));
     this.requestedPauseMs = undefined;
     this.nextAttemptAt = this.deps.clock.now() + delay;

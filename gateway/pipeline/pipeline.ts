@@ -1,5 +1,5 @@
+import { punchTimeToUtcMs } from '../../lib/wall-clock';
 import type { EventBus } from '../events';
-import type { UnmatchedPin } from '../http/health';
 import type { GatewayMetrics } from '../metrics';
 import type {
   ClockSource,
@@ -14,7 +14,6 @@ import type {
 import type { PunchJournal } from '../store/journal';
 import { type DedupIndex, punchKey } from './dedup-index';
 import { directionOfState, verifyMethodOf } from './verify-codes';
-import { punchTimeToUtcMs } from './wall-time';
 
 /** What the pipeline needs to know of a terminal. */
 export interface PipelineTerminal {
@@ -28,6 +27,14 @@ export interface PipelineTerminal {
 /** Maps a terminal-local PIN back to the roster's worker. */
 export interface PinResolver {
   resolve(terminalId: string, pin: string): { workerId: string; removed: boolean } | undefined;
+}
+
+/** Punches from a PIN no worker holds on that terminal, for the health alert (the punches are journaled all the same). */
+export interface UnmatchedPin {
+  readonly terminalId: string;
+  readonly pin: string;
+  readonly count: number;
+  readonly lastAt: number;
 }
 
 export interface IngestResult {

@@ -1,5 +1,6 @@
 import type { BiometricPayload, EnrolmentPort, Logger, TemplateKind, WorkerIdentity } from '../model';
 import type { TerminalSupervisor } from '../terminals/supervisor';
+import type { TemplateUploadCapability } from '../upstreams/capabilities';
 import { toTerminalUser } from './reconciler';
 import type { Roster } from './roster';
 
@@ -15,8 +16,33 @@ export class EnrolmentService implements EnrolmentPort {
       readonly terminals: () => readonly TerminalSupervisor[];
       readonly logger: Logger;
       readonly timeoutMs: number;
+      /** The platform that takes enrolled templates (Deli), when one is enabled. */
+      readonly templateUpload: () => TemplateUploadCapability | undefined;
     },
   ) {}
+
+  /**
+   * An enrolment started on the page: captured on the chosen terminal, stored in the roster (the
+   * reconcilers copy it to compatible terminals) and uploaded to the platform that knows the worker.
+   * A failed upload leaves the template stored: the page's enrolment succeeded.
+   */
+  async enrolFromPage(
+    workerId: string,
+    kind: TemplateKind,
+    terminalId: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const payload = await this.enrol({ gatewayId: workerId }, kind, terminalId, signal);
+    const worker = this.deps.roster.get(workerId);
+    const upload = this.deps.templateUpload();
+    if (!worker || !upload) return;
+    await upload.uploadTemplate(worker.identities, kind, payload.data).catch((error: Error) => {
+      this.deps.logger.warn(
+        { workerId, kind, error: error.message },
+        'enrolled template stored, but not uploaded to the platform',
+      );
+    });
+  }
 
   /** Terminals that can capture `kind` now. */
   candidates(kind: TemplateKind): TerminalSupervisor[] {

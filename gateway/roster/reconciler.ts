@@ -1,3 +1,5 @@
+import { backoffDelay } from '../../lib/backoff';
+import { WakeTimer } from '../../lib/wake-timer';
 import type { EventBus } from '../events';
 import {
   type ClockSource,
@@ -6,8 +8,6 @@ import {
   type TerminalDriver,
   TerminalFullError,
 } from '../model';
-import { backoffDelay } from '../outbox/backoff';
-import { WakeTimer } from '../outbox/wake-timer';
 import type { BlobStore } from '../store/blobs';
 import { type AppliedState, type PassProgress, PlanRunner, type PlanRunnerOptions } from './plan-runner';
 import { planReconcile } from './reconcile-plan';
@@ -151,11 +151,10 @@ export class Reconciler {
           'roster not yet on the terminal; will retry',
         );
         await this.timer.sleep(
-          backoffDelay(
-            this.failures,
-            this.deps.options.initialBackoffMs ?? 2000,
-            this.deps.options.maxBackoffMs ?? 120_000,
-          ),
+          backoffDelay(this.failures, {
+            initialMs: this.deps.options.initialBackoffMs ?? 2000,
+            maxMs: this.deps.options.maxBackoffMs ?? 120_000,
+          }),
         );
       }
     }

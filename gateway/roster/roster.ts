@@ -36,7 +36,7 @@ export interface Worker {
   identities: { sichuanUserId?: string; deliUserId?: string; idCardNo?: string };
   sources: RosterSource[];
   status: 'active' | 'removed';
-  removal?: { reason: RemovalReason; source: RosterSource; atMs: number };
+  removal?: { reason: RemovalReason; source: RosterSource; atMs: number; detail?: string };
   facePhoto?: string;
   templates: TemplateRef[];
   updatedMs: number;
@@ -77,8 +77,29 @@ function describeAttachment(change: WorkerChange): string {
 }
 
 /** Removals the Sichuan platform orders for safety; no other source may undo them. */
-const BINDING_REMOVALS: ReadonlySet<string> = new Set(['禁入', '红黄码']);
+const BINDING_REMOVALS: ReadonlySet<RemovalReason> = new Set<RemovalReason>(['禁入', '红黄码']);
 const MAX_PIN = 999_999_999;
+
+const REMOVAL_REASONS: ReadonlySet<string> = new Set<RemovalReason>([
+  '离职',
+  '禁入',
+  '红黄码',
+  'sichuan',
+  'deli',
+  'local',
+  'merged',
+]);
+
+/**
+ * Before reasons were a closed set, roster.json kept free text (`delType 9`, `merged into w-…`).
+ * Such a removal keeps its text as the detail and gets the member that says the same.
+ */
+function normalizeRemoval(removal: NonNullable<Worker['removal']>): void {
+  if (REMOVAL_REASONS.has(removal.reason)) return;
+  const text = String(removal.reason);
+  removal.detail ??= text;
+  removal.reason = text.startsWith('merged into ') ? 'merged' : removal.source;
+}
 
 /**
  * The site's desired state: who may clock in. Every change is durable before `apply` resolves,
@@ -103,6 +124,8 @@ export class Roster implements RosterPort, PinResolver {
   async open(): Promise<void> {
     this.db = new Low<RosterDocument>(new DurableJsonFile(this.deps.file), { workers: {}, nextPin: 1 });
     await this.db.read();
+    for (const worker of Object.values(this.db.data.workers))
+      if (worker.removal) normalizeRemoval(worker.removal);
     this.reindex();
   }
 
@@ -209,7 +232,12 @@ export class Roster implements RosterPort, PinResolver {
     // The duplicate keeps its record (its punches refer to it) but loses its identities and its place on terminals.
     other.identities = {};
     other.status = 'removed';
-    other.removal = { reason: `merged into ${worker.id}`, source: 'local', atMs: this.deps.clock.now() };
+    other.removal = {
+      reason: 'merged',
+      source: 'local',
+      atMs: this.deps.clock.now(),
+      detail: `merged into ${worker.id}`,
+    };
     other.updatedMs = this.deps.clock.now();
   }
 
@@ -233,7 +261,7 @@ export class Roster implements RosterPort, PinResolver {
         );
         return undefined;
       }
-      this.remove(worker, change.source, change.removalReason ?? change.source);
+      this.remove(worker, change.source, change.removalReason ?? change.source, change.removalDetail);
       return worker;
     }
     if (!worker) {
@@ -296,11 +324,11 @@ export class Roster implements RosterPort, PinResolver {
     worker.updatedMs = this.deps.clock.now();
   }
 
-  private remove(worker: Worker, source: RosterSource, reason: RemovalReason): void {
+  private remove(worker: Worker, source: RosterSource, reason: RemovalReason, detail?: string): void {
     const current = worker.removal;
     if (current && current.source === 'sichuan' && BINDING_REMOVALS.has(current.reason)) return;
     worker.status = 'removed';
-    worker.removal = { reason, source, atMs: this.deps.clock.now() };
+    worker.removal = { reason, source, atMs: this.deps.clock.now(), ...(detail ? { detail } : {}) };
     worker.updatedMs = this.deps.clock.now();
   }
 

@@ -1,3 +1,6 @@
+import { backoffDelay } from '../../lib/backoff';
+import { WakeTimer } from '../../lib/wake-timer';
+import { punchTimeToUtcMs, utcMsToWall } from '../../lib/wall-clock';
 import type { EventBus } from '../events';
 import type { GatewayMetrics } from '../metrics';
 import type {
@@ -10,10 +13,8 @@ import type {
   StateSlot,
   TerminalDriver,
 } from '../model';
-import { backoffDelay } from '../outbox/backoff';
-import { WakeTimer } from '../outbox/wake-timer';
 import { JournalUnavailableError, type PunchPipeline } from '../pipeline/pipeline';
-import { punchTimeToUtcMs, utcMsToWallTime } from '../pipeline/wall-time';
+import type { JournaledLogClearance } from './log-clearance';
 
 export interface SupervisorOptions {
   readonly pollSeconds: number;
@@ -74,6 +75,8 @@ export class TerminalSupervisor {
       readonly metrics: GatewayMetrics;
       readonly clock: ClockSource;
       readonly logger: Logger;
+      /** Set when the terminal's log is to be emptied once journaled and acknowledged (`clearLogAfterJournal`). */
+      readonly logClearance?: JournaledLogClearance;
     },
   ) {}
 
@@ -113,7 +116,7 @@ export class TerminalSupervisor {
     this.clockOffsetSeconds = offset;
     if ((force || (syncClock && Math.abs(offset) > clockToleranceSeconds)) && driver.capabilities().clock) {
       const corrected: PunchTime =
-        'wall' in terminalTime ? { wall: utcMsToWallTime(clock.now(), timezone) } : { utcMs: clock.now() };
+        'wall' in terminalTime ? { wall: utcMsToWall(clock.now(), timezone) } : { utcMs: clock.now() };
       await driver.setTime(corrected);
       logger.info({ terminalId: this.id, offsetSeconds: offset }, 'terminal clock corrected');
       this.clockCorrectedAt = clock.now();
@@ -184,11 +187,10 @@ export class TerminalSupervisor {
         await driver.disconnect().catch(() => undefined);
       }
       if (!this.running) break;
-      const delay = backoffDelay(
-        Math.max(1, this.failures),
-        this.deps.options.initialBackoffMs ?? 1000,
-        this.deps.options.maxBackoffMs ?? 60_000,
-      );
+      const delay = backoffDelay(Math.max(1, this.failures), {
+        initialMs: this.deps.options.initialBackoffMs ?? 1000,
+        maxMs: this.deps.options.maxBackoffMs ?? 60_000,
+      });
       await this.timer.sleep(delay);
     }
   }
@@ -220,18 +222,42 @@ export class TerminalSupervisor {
         }
         throw error;
       }
+      let cursorSaved = true;
       try {
         await this.deps.cursor.set(batch.cursor);
       } catch (error) {
         // The punches are journaled; a stale cursor on disk only means a re-read that de-duplication absorbs.
         this.note(`terminal cursor not saved: ${(error as Error).message}`);
+        cursorSaved = false;
       }
       this.lastCatchUpAt = this.deps.clock.now();
+      if (cursorSaved) await this.clearLogSafely(batch.cursor);
     })();
     try {
       await this.catchUpRunning;
     } finally {
       this.catchUpRunning = undefined;
+    }
+  }
+
+  /** Inside the catch-up's turn, so no other read of this terminal's log runs meanwhile. */
+  private async clearLogSafely(cursor: PunchCursor): Promise<void> {
+    const clearance = this.deps.logClearance;
+    if (!clearance) return;
+    let next: PunchCursor | null;
+    try {
+      next = await clearance.afterCatchUp(cursor);
+    } catch (error) {
+      // The log keeps its punches; the next catch-up tries again (a dropped link reconnects first).
+      this.note(`terminal log not cleared: ${(error as Error).message}`);
+      return;
+    }
+    if (!next) return;
+    try {
+      await this.deps.cursor.set(next);
+    } catch (error) {
+      // The stored cursor is now past the emptied log: the next read starts over and de-duplication absorbs it.
+      this.note(`terminal cursor not saved after clearing its log: ${(error as Error).message}`);
     }
   }
 

@@ -5,11 +5,10 @@ import type { Logger, TemplateKind, TerminalDriver, UpstreamName, WorkerChange }
 import type { PunchIndexFeed } from '../query/index-feed';
 import type { Worker } from '../roster/roster';
 import type { TerminalStatus } from '../terminals/supervisor';
+import type { RegistrationCapability } from '../upstreams/capabilities';
 
-/** The platform's RegistData call (SichuanUpstream.register) as the page needs it. */
-export interface RegistrationPort {
-  register(form: RegistrationForm): Promise<{ userId: string }>;
-}
+/** The platform's RegistData call, as the upstream factory offers it (a typed capability). */
+export type RegistrationPort = RegistrationCapability;
 
 /** What the page collects for RegistData: exactly the platform client's registration. */
 export type RegistrationForm = SichuanRegistration;

@@ -1,60 +1,83 @@
-import type { Gateway } from '../controller';
-import type { Logger, UpstreamName } from '../model';
+import type { GatewayConfig, TerminalConfig } from '../../config/schema';
+import type { EventBus } from '../events';
+import type { HealthReport } from '../http/health';
+import type { Logger } from '../model';
 import { PunchIndexFeed } from '../query/index-feed';
-import type { RegistrationPort, WebDeps } from './deps';
+import type { EnrolmentService } from '../roster/enrolment';
+import type { Roster } from '../roster/roster';
+import type { PunchJournal } from '../store/journal';
+import type { TerminalSet } from '../terminals/terminal-set';
+import type { UpstreamSet } from '../upstreams/upstream-set';
+import type { WebDeps } from './deps';
+
+/** The running parts the page is built on; the composition root hands them over once they are open. */
+export interface PageParts {
+  readonly config: GatewayConfig;
+  readonly dataDir: string;
+  readonly configFile?: string;
+  readonly journal: PunchJournal;
+  readonly bus: EventBus;
+  readonly roster: Roster;
+  readonly terminals: TerminalSet;
+  readonly upstreams: UpstreamSet;
+  readonly enrolment: EnrolmentService;
+  health(): HealthReport;
+  /** Applies an edited terminal list live. */
+  reloadTerminals(terminals: readonly TerminalConfig[]): Promise<void>;
+}
 
 /**
- * The adapter from the running gateway to the page's port (`WebDeps`): the one place that knows
- * both. Call it after the gateway opened its journal and roster.
+ * The adapter from the running parts to the page's port (`WebDeps`): the one place that knows
+ * both. Call it after the journal and roster are open.
  */
-export function adaptGateway(gateway: Gateway, logger: Logger): WebDeps {
-  const punches = new PunchIndexFeed({ journal: gateway.punchJournal, bus: gateway.bus, logger });
-  const { config } = gateway;
-  const names: UpstreamName[] = ['sichuan', 'deli'];
+export function adaptGateway(parts: PageParts, logger: Logger): WebDeps {
+  const { config, terminals, upstreams, roster } = parts;
+  const punches = new PunchIndexFeed({ journal: parts.journal, bus: parts.bus, logger });
   return {
     siteName: config.site.name,
     timezone: config.site.timezone,
-    dataDir: gateway.dataDir,
+    dataDir: parts.dataDir,
     adminPasswordHash: config.http.adminPasswordHash,
     apiToken: config.http.apiToken,
-    configFile: gateway.configFile,
+    configFile: parts.configFile,
     logger,
     punches,
-    roster: gateway.workers,
-    health: () => gateway.health(),
-    terminals: () => gateway.terminals,
-    terminal: (id) => gateway.terminal(id),
-    reloadTerminals: (terminals) => gateway.reloadTerminals(terminals),
-    registration: () => {
-      const upstream = gateway.upstream('sichuan') as Partial<RegistrationPort> | undefined;
-      return upstream && typeof upstream.register === 'function' ? (upstream as RegistrationPort) : undefined;
-    },
-    upstreamNames: () => names.filter((n) => gateway.outbox(n) !== undefined),
-    outboxCursor: (name) => gateway.outbox(name)?.cursor,
+    roster,
+    health: () => parts.health(),
+    terminals: () => terminals.list(),
+    terminal: (id) => terminals.get(id),
+    reloadTerminals: (list) => parts.reloadTerminals(list),
+    registration: () => upstreams.registration(),
+    upstreamNames: () => upstreams.names,
+    outboxCursor: (name) => upstreams.outbox(name)?.cursor,
     retryNow: (name) => {
-      const outbox = gateway.outbox(name);
+      const outbox = upstreams.outbox(name);
       outbox?.retryNow();
       return outbox !== undefined;
     },
     clockTolerance: (id) => config.terminals.find((t) => t.id === id)?.clockToleranceSeconds,
     reconcileNow: async (terminalId) => {
-      const reconciler = gateway.reconciler(terminalId);
+      const reconciler = terminals.reconciler(terminalId);
       if (!reconciler) throw new Error(`terminal ${terminalId} has no reconciler`);
       reconciler.requestRun();
     },
     terminalsHolding: (workerId) => {
-      const worker = gateway.workers.get(workerId);
+      const worker = roster.get(workerId);
       if (!worker) return [];
-      return gateway.terminals.map((t) => t.id).filter((id) => gateway.reconciler(id)?.holds(worker.pin));
+      return terminals
+        .list()
+        .map((t) => t.id)
+        .filter((id) => terminals.reconciler(id)?.holds(worker.pin));
     },
     rosterSyncState: (terminalId) => {
-      const status = gateway.reconciler(terminalId)?.status();
+      const status = terminals.reconciler(terminalId)?.status();
       if (!status) return undefined;
       if (!status.applicable) return 'n/a';
       if (status.full) return `full (${status.pending} pending)`;
       if (status.lastError) return `error: ${status.lastError}`;
       return status.inSync ? 'in sync' : `${status.pending} pending`;
     },
-    enrol: (workerId, kind, terminalId, signal) => gateway.enrolFromPage(workerId, kind, terminalId, signal),
+    enrol: (workerId, kind, terminalId, signal) =>
+      parts.enrolment.enrolFromPage(workerId, kind, terminalId, signal),
   };
 }

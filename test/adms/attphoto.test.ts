@@ -3,8 +3,9 @@ import { AdmsDriver } from '../../adapters/adms/driver';
 import { AdmsEmulator } from '../../adapters/adms/emulator';
 import { AdmsServer } from '../../adapters/adms/server';
 import { terminalSchema } from '../../config/schema';
-import { type RawPunch, systemClock } from '../../gateway/model';
+import type { RawPunch } from '../../gateway/model';
 import { StateStore } from '../../gateway/store/state';
+import { systemClock } from '../../lib/clock';
 import { tempDir } from '../support/tmp';
 import { capturingLogger, type LogRecord } from './support';
 

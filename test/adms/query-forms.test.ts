@@ -4,8 +4,8 @@ import { AdmsDriver } from '../../adapters/adms/driver';
 import { AdmsEmulator, type AdmsEmulatorOptions } from '../../adapters/adms/emulator';
 import { AdmsServer } from '../../adapters/adms/server';
 import { type AdmsTerminalConfig, terminalSchema } from '../../config/schema';
-import { systemClock } from '../../gateway/model';
 import { StateStore } from '../../gateway/store/state';
+import { systemClock } from '../../lib/clock';
 import { tempDir } from '../support/tmp';
 import { capturingLogger, type LogRecord } from './support';
 

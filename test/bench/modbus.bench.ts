@@ -4,7 +4,7 @@
  */
 import { ModbusDriver } from '../../adapters/modbus/driver';
 import { ModbusEmulator } from '../../adapters/modbus/emulator';
-import { systemClock } from '../../gateway/model';
+import { systemClock } from '../../lib/clock';
 import { modbusConfig } from '../modbus/support';
 import { testLogger } from '../support/logger';
 import { emitBench, peakRssMb } from './report';

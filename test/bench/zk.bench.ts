@@ -13,7 +13,7 @@ import { ZkEmulator } from '../../adapters/zk/emulator';
 import { validateConfig } from '../../config/load';
 import { terminalSchema, type ZkTerminalConfig } from '../../config/schema';
 import { Gateway } from '../../gateway/controller';
-import { systemClock } from '../../gateway/model';
+import { systemClock } from '../../lib/clock';
 import { testLogger } from '../support/logger';
 import { nodeZkLib } from '../zk/node-zklib';
 import { emitBench, peakRssMb } from './report';

@@ -20,7 +20,7 @@ import type {
   WorkerChange,
   WorkerIdentity,
 } from '../../gateway/model';
-import { systemClock } from '../../gateway/model';
+import { systemClock } from '../../lib/clock';
 import { testLogger } from '../support/logger';
 import { tempDir } from '../support/tmp';
 

@@ -3,7 +3,7 @@ import { ModbusDriver } from '../../adapters/modbus/driver';
 import { ModbusEmulator } from '../../adapters/modbus/emulator';
 import { SerialSupportError } from '../../adapters/modbus/serial-binding';
 import { SerialLineRegistry } from '../../adapters/modbus/serial-line';
-import { systemClock } from '../../gateway/model';
+import { systemClock } from '../../lib/clock';
 import { testLogger } from '../support/logger';
 import { tempDir } from '../support/tmp';
 import { type PtyPair, ptyPair } from './socat';

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModbusDriver } from '../../adapters/modbus/driver';
 import { ModbusEmulator } from '../../adapters/modbus/emulator';
 import { builtInProfile, loadProfile } from '../../adapters/modbus/profile';
-import { systemClock } from '../../gateway/model';
+import { systemClock } from '../../lib/clock';
 import { testLogger } from '../support/logger';
 import { tempDir } from '../support/tmp';
 import { modbusConfig, pinsOf } from './support';

@@ -9,11 +9,11 @@ import type { GatewayConfig } from '../../config/schema';
 import { EventBus } from '../../gateway/events';
 import { GatewayMetrics } from '../../gateway/metrics';
 import type { StatePort, StateSlot, UpstreamName, WorkerIdentity } from '../../gateway/model';
-import { deliveryBackoff } from '../../gateway/outbox/backoff';
 import { Outbox } from '../../gateway/outbox/outbox';
-import { createUpstream, type PartDeps } from '../../gateway/parts';
-import { RemoteSettingsStore } from '../../gateway/settings';
+import { RemoteSettingsStore } from '../../gateway/remote-settings';
 import { PunchJournal } from '../../gateway/store/journal';
+import { createUpstream, type UpstreamDeps } from '../../gateway/upstreams/factories';
+import { type BackoffPolicy, backoffDelay } from '../../lib/backoff';
 import { testLogger } from '../support/logger';
 import { draft } from '../support/punches';
 import { tempDir } from '../support/tmp';
@@ -57,27 +57,25 @@ function gatewayConfig(document: Record<string, unknown>): GatewayConfig {
 }
 
 /**
- * The platform client built the way the gateway builds it (`gateway/parts.ts`, so the outbox settings
+ * The platform client built the way the gateway builds it (`gateway/upstreams/factories.ts`, so the outbox settings
  * reach it), fed by a real outbox from a real journal.
  */
 async function wire(name: UpstreamName, config: GatewayConfig) {
   const logger = testLogger(name);
   const state = new MemoryState();
-  const deps: PartDeps = {
+  const deps: UpstreamDeps = {
     clock: { now: () => Date.now() },
     logger,
     roster: { apply: async () => undefined, replaceSource: async () => undefined },
     state,
-    siteTimezone: config.site.timezone,
     lookupWorker,
     bus: new EventBus(),
-    serialLines: () => Promise.reject(new Error('no serial lines in this test')),
     enrolment: {
       enrol: () => Promise.reject(new Error('no terminal can enrol in this test')),
     },
     remoteSettings: new RemoteSettingsStore(config, state.slot('settings'), logger),
   };
-  const upstream = await createUpstream(name, config, deps);
+  const { upstream } = await createUpstream(name, config, deps);
   await upstream.start();
   stops.push(() => upstream.stop());
   const journal = new PunchJournal({
@@ -217,7 +215,9 @@ describe('outbox back-off over real sockets', () => {
     await until('the -1 answered', () => outbox.status().consecutiveFailures >= 1);
     expect((upstream as SichuanUpstream).health().configAlert).toMatch(/UNKNOWN-SN/);
     const status = outbox.status();
-    expect(status.nextAttemptAt! - status.lastErrorAt!).toBeLessThanOrEqual(maxBackoffMs);
+    // The two instants are read a few milliseconds apart (the failure is noted, then the pause set):
+    // 10 minutes asked for must come out near the cap, nowhere near 600,000 ms.
+    expect(status.nextAttemptAt! - status.lastErrorAt!).toBeLessThanOrEqual(maxBackoffMs + 50);
     // The outbox asks again within the cap; the client keeps its promise not to call the platform.
     const answered = platform.state().answers.length;
     await until('a second attempt', () => outbox.status().consecutiveFailures >= 2, 3000);
@@ -259,7 +259,11 @@ describe('outbox back-off over real sockets', () => {
   });
 });
 
-describe('deliveryBackoff', () => {
+/** The outbox's shape: the configured first wait is never undercut. */
+const deliveryBackoff = (failures: number, initialMs: number, maxMs: number, random: () => number): number =>
+  backoffDelay(failures, { initialMs, maxMs, random, neverBelowInitial: true } satisfies BackoffPolicy);
+
+describe('delivery backoff (neverBelowInitial)', () => {
   it('never waits less than the first back-off nor more than the maximum', () => {
     expect(deliveryBackoff(1, 1000, 300_000, () => 0)).toBe(1000);
     expect(deliveryBackoff(1, 1000, 300_000, () => 1)).toBe(2000);

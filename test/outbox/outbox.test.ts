@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GatewayMetrics } from '../../gateway/metrics';
 import type { DeliveryResult, Punch, Upstream, UpstreamHealth } from '../../gateway/model';
-import { backoffDelay } from '../../gateway/outbox/backoff';
 import { Outbox } from '../../gateway/outbox/outbox';
 import { PunchJournal } from '../../gateway/store/journal';
 import { StateStore } from '../../gateway/store/state';
+import { backoffDelay } from '../../lib/backoff';
 import { testLogger } from '../support/logger';
 import { drafts } from '../support/punches';
 import { tempDir } from '../support/tmp';
@@ -181,9 +181,9 @@ describe('outbox', () => {
 
 describe('backoff', () => {
   it('grows exponentially with jitter between half and all of the step, capped', () => {
-    expect(backoffDelay(1, 1000, 60_000, () => 0)).toBe(500);
-    expect(backoffDelay(1, 1000, 60_000, () => 1)).toBe(1000);
-    expect(backoffDelay(4, 1000, 60_000, () => 1)).toBe(8000);
-    expect(backoffDelay(30, 1000, 60_000, () => 0.5)).toBe(45_000);
+    expect(backoffDelay(1, { initialMs: 1000, maxMs: 60_000, random: () => 0 })).toBe(500);
+    expect(backoffDelay(1, { initialMs: 1000, maxMs: 60_000, random: () => 1 })).toBe(1000);
+    expect(backoffDelay(4, { initialMs: 1000, maxMs: 60_000, random: () => 1 })).toBe(8000);
+    expect(backoffDelay(30, { initialMs: 1000, maxMs: 60_000, random: () => 0.5 })).toBe(45_000);
   });
 });

@@ -6,8 +6,8 @@ import { GatewayMetrics } from '../../gateway/metrics';
 import type { Punch, RawPunch } from '../../gateway/model';
 import { DedupIndex } from '../../gateway/pipeline/dedup-index';
 import { type PinResolver, type PipelineTerminal, PunchPipeline } from '../../gateway/pipeline/pipeline';
-import { utcMsToWallTime, wallTimeToUtcMs } from '../../gateway/pipeline/wall-time';
 import { PunchJournal } from '../../gateway/store/journal';
+import { utcMsToWall, wallTimeToUtcMs } from '../../lib/wall-clock';
 import { testLogger } from '../support/logger';
 import { tempDir } from '../support/tmp';
 
@@ -84,7 +84,7 @@ describe('wall time', () => {
   it('reads a terminal wall time in the terminal zone, never the process zone', () => {
     expect(wallTimeToUtcMs('2026-11-20T08:30:15', 'Asia/Shanghai')).toBe(Date.UTC(2026, 10, 20, 0, 30, 15));
     expect(wallTimeToUtcMs('2026-07-01T12:00:00', 'Europe/Berlin')).toBe(Date.UTC(2026, 6, 1, 10, 0, 0));
-    expect(utcMsToWallTime(Date.UTC(2026, 10, 20, 0, 30, 15), 'Asia/Shanghai')).toBe('2026-11-20T08:30:15');
+    expect(utcMsToWall(Date.UTC(2026, 10, 20, 0, 30, 15), 'Asia/Shanghai')).toBe('2026-11-20T08:30:15');
     expect(() => wallTimeToUtcMs('2026-13-40T25:00:00', 'Asia/Shanghai')).toThrow(/impossible wall time/);
     expect(() => wallTimeToUtcMs('yesterday', 'Asia/Shanghai')).toThrow(/not a wall time/);
   });

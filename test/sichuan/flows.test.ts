@@ -84,6 +84,30 @@ describe('Sichuan upstream against the emulated platform', () => {
     expect(rig.emulator.state().violations).toEqual([]);
   });
 
+  it('removes on a delType outside dictionary 6.6 as a plain Sichuan removal, keeping the code', async () => {
+    rig = await startRig();
+    // What the platform might send tomorrow: a fourth code, a code as text, an empty one, and junk
+    // that names a property every JavaScript object has.
+    const task = rig.emulator.addDeleteTask([
+      { userId: 'S0011', name: '周九', delType: 9 },
+      { userId: 'S0012', name: '吴十', delType: '4' },
+      { userId: 'S0013', name: '郑一', delType: '' },
+      { userId: 'S0014', name: '冯二', delType: 'toString' },
+    ]);
+    await rig.upstream.start();
+    await rig.upstream.heartbeat();
+    expect(
+      rig.roster.changes.map((c) => [c.identity.sichuanUserId, c.removalReason, c.removalDetail]),
+    ).toEqual([
+      ['S0011', 'sichuan', 'delType 9'],
+      ['S0012', 'sichuan', 'delType 4'],
+      ['S0013', '离职', undefined],
+      ['S0014', 'sichuan', 'delType toString'],
+    ]);
+    expect(rig.roster.changes.every((c) => c.op === 'remove')).toBe(true);
+    expect(rig.emulator.state().tasks.find((t) => t.id === task)?.state).toBe('succeeded');
+  });
+
   it('falls back to the type map only for shapeless records, and reports unusable records with a reason', async () => {
     rig = await startRig();
     const shapeless = rig.emulator.addTask(1, [{ userId: 'S0009', name: '孙八' } as never]);
