@@ -1,6 +1,5 @@
-import { stat } from 'node:fs/promises';
 import type { PunchJournal } from '../store/journal';
-import { scanJournal } from '../store/journal-reader';
+import { scanPunchesSince } from '../store/journal-reader';
 
 const DAY_MS = 86_400_000;
 
@@ -14,7 +13,8 @@ export interface PunchIdentity {
 /**
  * Recently journaled punches (terminal, PIN, UTC second), rebuilt from the journal at start, so a
  * punch read again after a restart, a reconnect or an ADMS resend is stored once. Bounded by a
- * time window: older re-reads are prevented by the drivers' cursors.
+ * window of punch time (`pipeline.dedupWindowDays`): older re-reads are prevented by the drivers'
+ * cursors, and what falls out of the window is forgotten by the hourly prune.
  *
  * Each (terminal, PIN) pair gets a small number, and the (pair, second) entries live in an
  * open-addressing table of two typed arrays. A catch-up read claims 100,000 punches at a time: one
@@ -37,15 +37,14 @@ export class DedupIndex {
     private readonly now: () => number,
   ) {}
 
+  /**
+   * Reads only the segments whose index says they hold a punch inside the window. Picked by punch
+   * time, not by file date: a catch-up of a terminal that was away for a month writes old punches
+   * into a new file, and a copied or restored data folder (or a box whose clock was wrong when it
+   * wrote them) has file dates that say nothing about the punches inside.
+   */
   async load(journal: PunchJournal): Promise<void> {
-    const since = this.now() - this.windowDays * DAY_MS;
-    await scanJournal(
-      journal,
-      (punch) => {
-        if (punch.atMs >= since) this.claim(punch);
-      },
-      async (segment) => ((await stat(segment.file).catch(() => null))?.mtimeMs ?? 0) >= since,
-    );
+    await scanPunchesSince(journal, this.now() - this.windowDays * DAY_MS, (punch) => this.claim(punch));
   }
 
   has(punch: PunchIdentity): boolean {

@@ -4,9 +4,13 @@ import type { PunchJournal } from './journal';
 
 const HOUR_MS = 3_600_000;
 
+/** Nothing holds the journal back: the default of `queryStoreHolds` when there is no query store. */
+const EVERYTHING = (): number => Number.POSITIVE_INFINITY;
+
 /**
- * Retention, once at start and then hourly: a journal segment goes once every upstream passed it
- * and it is old enough, and the de-duplication index forgets what fell out of its window.
+ * Retention, once at start and then hourly: a journal segment goes once every upstream passed it,
+ * the query store holds its punches, and it is old enough; the de-duplication index forgets what
+ * fell out of its window.
  */
 export class Housekeeping {
   private timer: NodeJS.Timeout | undefined;
@@ -17,6 +21,11 @@ export class Housekeeping {
       readonly dedup: DedupIndex;
       /** The journal sequence every enabled upstream has acknowledged. */
       readonly acknowledged: () => number;
+      /**
+       * The highest journal sequence the query store holds (its rows are durable there), so a
+       * segment is never deleted before the page can show its punches without it. Default: everything.
+       */
+      readonly queryStoreHolds?: () => number;
       readonly logger: Logger;
     },
   ) {}
@@ -33,7 +42,8 @@ export class Housekeeping {
 
   private async run(): Promise<void> {
     try {
-      await this.deps.journal.prune(this.deps.acknowledged());
+      const stored = (this.deps.queryStoreHolds ?? EVERYTHING)();
+      await this.deps.journal.prune(Math.min(this.deps.acknowledged(), stored));
       this.deps.dedup.prune();
     } catch (error) {
       this.deps.logger.error({ error: (error as Error).message }, 'housekeeping failed');

@@ -1,9 +1,9 @@
-import { open } from 'node:fs/promises';
 import type { Punch } from '../model';
-import type { PunchJournal, Segment } from './journal';
-import { parseJournalLine } from './journal-line';
+import type { PunchJournal } from './journal';
+import { parseJournalLine, peekSeqAndTime, type SeqAndTime } from './journal-line';
+import { forEachLine, readLines, type Segment } from './journal-segment';
 
-const CHUNK_BYTES = 256 * 1024;
+export { readLines } from './journal-segment';
 
 /**
  * Reads the journal forward from a position without holding it in memory: a window of parsed
@@ -60,6 +60,7 @@ export class JournalReader {
         continue;
       }
       this.offset += read.consumed;
+      this.journal.noteRead(segment.file, read.consumed);
       for (const line of read.lines) {
         const punch = parseJournalLine(line);
         if (!punch) {
@@ -87,39 +88,6 @@ export class JournalReader {
   }
 }
 
-/** Reads whole lines from `offset` up to the segment's durable end. */
-export async function readLines(
-  segment: Segment,
-  offset: number,
-  chunkBytes = CHUNK_BYTES,
-): Promise<{ lines: string[]; consumed: number } | null> {
-  const length = Math.min(chunkBytes, segment.durableBytes - offset);
-  if (length <= 0) return { lines: [], consumed: 0 };
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(segment.file, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-  try {
-    const chunk = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(chunk, 0, length, offset);
-    const end = chunk.subarray(0, bytesRead).lastIndexOf(0x0a) + 1;
-    if (end === 0) {
-      // A single line longer than the chunk cannot be a punch; step over it rather than stall.
-      const skip = bytesRead;
-      return { lines: [chunk.subarray(0, Math.min(skip, 200)).toString('utf8')], consumed: skip };
-    }
-    const text = chunk.subarray(0, end).toString('utf8');
-    const lines = text.split('\n');
-    lines.pop();
-    return { lines, consumed: end };
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Visits every durable punch in segments accepted by `include`, oldest first (start-up scans, queries). */
 export async function scanJournal(
   journal: PunchJournal,
@@ -133,11 +101,36 @@ export async function scanJournal(
       const read = await readLines(segment, offset);
       if (!read || read.consumed === 0) break;
       offset += read.consumed;
+      journal.noteRead(segment.file, read.consumed);
       for (const line of read.lines) {
         const punch = parseJournalLine(line);
         if (punch) visit(punch);
         else journal.noteCorrupt(segment.file, line);
       }
     }
+  }
+}
+
+/**
+ * Visits every durable punch whose punch time is at or after `sinceMs`, oldest segment first. Reads
+ * only the segments whose index says they hold one, and parses only those lines: the others are
+ * passed over by the time read from their bytes (start-up's de-duplication load).
+ */
+export async function scanPunchesSince(
+  journal: PunchJournal,
+  sinceMs: number,
+  visit: (punch: Punch) => void,
+): Promise<void> {
+  const seen: SeqAndTime = { seq: 0, atMs: 0 };
+  for (const segment of [...journal.segmentList]) {
+    if (!(segment.maxAtMs >= sinceMs)) continue;
+    const bytes = await forEachLine(segment, (buffer, start, end) => {
+      if (peekSeqAndTime(buffer, start, end, seen) && seen.atMs < sinceMs) return;
+      const line = buffer.toString('utf8', start, end);
+      const punch = parseJournalLine(line);
+      if (!punch) journal.noteCorrupt(segment.file, line);
+      else if (punch.atMs >= sinceMs) visit(punch);
+    });
+    journal.noteRead(segment.file, bytes);
   }
 }

@@ -2,7 +2,21 @@ import { type FileHandle, mkdir, open, readdir, stat, unlink } from 'node:fs/pro
 import { join } from 'node:path';
 import type { ClockSource, Logger, Punch, PunchDraft } from '../model';
 import { DATA_DIR_MODE, DATA_FILE_MODE, syncDirectory } from './durable-file';
-import { JournalLineEncoder, parseJournalLine } from './journal-line';
+import { JournalLineEncoder, parseJournalLine, peekSeqAndTime, type SeqAndTime } from './journal-line';
+import {
+  emptySegment,
+  forEachLine,
+  INDEX_SUFFIX,
+  indexFileOf,
+  notePunch,
+  readSegmentIndex,
+  SEGMENT_NAME,
+  type Segment,
+  segmentFileName,
+  writeSegmentIndex,
+} from './journal-segment';
+
+export type { Segment } from './journal-segment';
 
 export interface JournalOptions {
   readonly dir: string;
@@ -15,13 +29,11 @@ export interface JournalOptions {
    * write in the window where it is neither durable nor failed, where a crash would lose it.
    */
   readonly beforeSync?: () => Promise<void>;
-}
-
-/** One segment file. `durableBytes` always ends on a line boundary, so readers never see half a line. */
-export interface Segment {
-  readonly firstSeq: number;
-  readonly file: string;
-  durableBytes: number;
+  /**
+   * Told of every read of a segment's content (file, bytes), by the journal and by its readers.
+   * Start-up must read only the segments it needs; tests count them through this.
+   */
+  readonly onSegmentRead?: (file: string, bytes: number) => void;
 }
 
 interface PendingAppend {
@@ -30,8 +42,9 @@ interface PendingAppend {
   readonly reject: (error: Error) => void;
 }
 
-const SEGMENT_NAME = /^(\d{20})\.jsonl$/;
 const DAY_MS = 86_400_000;
+/** How much of the active segment's end is read to check its index against its last line. */
+const TAIL_CHECK_BYTES = 64 * 1024;
 
 /**
  * The only place a punch is stored: append-only JSON-lines segment files.
@@ -53,26 +66,50 @@ export class PunchJournal {
   private readonly lines = new JournalLineEncoder();
   /** Lines that could not be parsed during recovery or reading; reported in health. */
   corruptLines = 0;
+  /** Bytes of segment content read since start, by the journal and its readers. */
+  bytesRead = 0;
 
   constructor(private readonly options: JournalOptions) {}
 
+  /**
+   * Lists the segments and learns what each holds from its index, reading none of them whole: only
+   * the end of the active one, to check its index, or all of it after a crash (torn-tail recovery).
+   * A segment without a valid index (written before indexes existed, or by an older version) is
+   * read once and indexed.
+   */
   async open(): Promise<void> {
     await mkdir(this.options.dir, { recursive: true, mode: DATA_DIR_MODE });
-    const names = (await readdir(this.options.dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
+    const names = await readdir(this.options.dir);
+    const segmentNames = names.filter((n) => SEGMENT_NAME.test(n)).sort();
+    await this.removeLeftovers(names, new Set(segmentNames));
     this.segments = [];
-    for (const name of names) {
+    const unindexed: Segment[] = [];
+    for (const [i, name] of segmentNames.entries()) {
       const file = join(this.options.dir, name);
-      const firstSeq = Number(SEGMENT_NAME.exec(name)![1]);
-      this.segments.push({ firstSeq, file, durableBytes: (await stat(file)).size });
+      const segment = emptySegment(Number(SEGMENT_NAME.exec(name)![1]), file);
+      const size = (await stat(file)).size;
+      segment.durableBytes = size;
+      const active = i === segmentNames.length - 1;
+      const indexed =
+        (await readSegmentIndex(segment, size)) && (!active || (await this.tailAgrees(segment)));
+      if (!indexed && active) await this.recoverTail(segment);
+      else if (!indexed) unindexed.push(segment);
+      this.segments.push(segment);
     }
+    if (unindexed.length > 0) await this.indexOldSegments(unindexed);
     const last = this.segments.at(-1);
     if (last) {
-      const lastSeq = await this.recoverTail(last);
-      this.durableSeq = Math.max(lastSeq, last.firstSeq - 1);
+      this.durableSeq = last.lastSeq;
       this.nextSeq = this.durableSeq + 1;
       this.active = await open(last.file, 'a', DATA_FILE_MODE);
     }
     this.closed = false;
+  }
+
+  /** Counts a read of a segment's content (the journal's own and its readers'). */
+  noteRead(file: string, bytes: number): void {
+    this.bytesRead += bytes;
+    this.options.onSegmentRead?.(file, bytes);
   }
 
   /** The highest sequence number that is on disk. */
@@ -111,9 +148,9 @@ export class PunchJournal {
       if (next.firstSeq - 1 > ackedSeq) break;
       const info = await stat(oldest.file).catch(() => null);
       if (info && info.mtimeMs > cutoff) break;
-      await unlink(oldest.file).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') throw error;
-      });
+      await unlinkIfThere(oldest.file);
+      // After the segment: a crash between the two leaves an index without a segment, removed on open.
+      await unlinkIfThere(indexFileOf(oldest.file));
       this.segments.shift();
       removed++;
       this.options.logger.info({ file: oldest.file, lastSeq: next.firstSeq - 1 }, 'journal segment retired');
@@ -125,8 +162,12 @@ export class PunchJournal {
   async close(): Promise<void> {
     this.closed = true;
     while (this.writing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    const wasOpen = this.active !== undefined;
     await this.active?.close();
     this.active = undefined;
+    // After a clean stop the next start trusts this index and does not read the active segment whole.
+    const last = this.segments.at(-1);
+    if (wasOpen && last) await this.writeIndex(last);
   }
 
   private async drain(): Promise<void> {
@@ -146,6 +187,8 @@ export class PunchJournal {
     const firstSeq = this.nextSeq;
     const results: Punch[][] = [];
     let seq = firstSeq;
+    let minAtMs = Number.POSITIVE_INFINITY;
+    let maxAtMs = Number.NEGATIVE_INFINITY;
     try {
       this.lines.clear();
       for (const pending of group) {
@@ -154,6 +197,9 @@ export class PunchJournal {
         for (let i = 0; i < drafts.length; i++) {
           const draft = drafts[i]!;
           this.lines.write(draft, seq);
+          const atMs = draft.atMs;
+          if (atMs < minAtMs) minAtMs = atMs;
+          if (atMs > maxAtMs) maxAtMs = atMs;
           punches[i] = withSeq(draft, seq++);
         }
         results.push(punches);
@@ -178,6 +224,10 @@ export class PunchJournal {
         throw error;
       }
       segment.durableBytes = before + bytes.byteLength;
+      segment.lastSeq = seq - 1;
+      segment.punches += seq - firstSeq;
+      if (minAtMs < segment.minAtMs) segment.minAtMs = minAtMs;
+      if (maxAtMs > segment.maxAtMs) segment.maxAtMs = maxAtMs;
       this.nextSeq = seq;
       this.durableSeq = seq - 1;
     } catch (error) {
@@ -195,24 +245,102 @@ export class PunchJournal {
     const current = this.segments.at(-1);
     if (current && this.active && current.durableBytes < this.options.segmentMaxBytes) return current;
     await this.active?.close();
-    const file = join(this.options.dir, `${String(firstSeq).padStart(20, '0')}.jsonl`);
+    // Sealed: it never changes again, so its index stays true.
+    if (current) await this.writeIndex(current);
+    const file = join(this.options.dir, segmentFileName(firstSeq));
     this.active = await open(file, 'a', DATA_FILE_MODE);
     await syncDirectory(this.options.dir);
-    const segment: Segment = { firstSeq, file, durableBytes: 0 };
+    const segment = emptySegment(firstSeq, file);
     this.segments.push(segment);
     return segment;
+  }
+
+  /**
+   * An index is only a shortcut: one that cannot be written (a full disk) must not fail the punches
+   * being written. The segment is then read and indexed at the next start.
+   */
+  private async writeIndex(segment: Segment): Promise<void> {
+    try {
+      await writeSegmentIndex(segment);
+    } catch (error) {
+      this.options.logger.warn(
+        { file: segment.file, error: (error as Error).message },
+        'journal: could not write a segment index; the segment is indexed again at the next start',
+      );
+    }
+  }
+
+  /**
+   * Reads segments that have no valid index once (fresh from `open`: nothing counted yet), and
+   * writes their index. Most lines give their number and time without a full parse.
+   */
+  private async indexOldSegments(segments: readonly Segment[]): Promise<void> {
+    const started = Date.now();
+    const seen: SeqAndTime = { seq: 0, atMs: 0 };
+    for (const segment of segments) {
+      const bytes = await forEachLine(segment, (buffer, start, end) => {
+        if (peekSeqAndTime(buffer, start, end, seen)) {
+          notePunch(segment, seen.seq, seen.atMs);
+          return;
+        }
+        const line = buffer.toString('utf8', start, end);
+        const punch = parseJournalLine(line);
+        if (punch) notePunch(segment, punch.seq, punch.atMs);
+        else this.noteCorrupt(segment.file, line);
+      });
+      this.noteRead(segment.file, bytes);
+      await this.writeIndex(segment);
+    }
+    this.options.logger.info(
+      { segments: segments.length, ms: Date.now() - started },
+      'journal: indexed segments that had no index (once; later starts read none of them)',
+    );
+  }
+
+  /**
+   * The active segment's index was written at a clean stop and its size still matches; its last
+   * line must also be the punch the index names last, or the segment is recovered in full.
+   */
+  private async tailAgrees(segment: Segment): Promise<boolean> {
+    const size = segment.durableBytes;
+    if (size === 0) return segment.punches === 0;
+    const length = Math.min(size, TAIL_CHECK_BYTES);
+    const handle = await open(segment.file, 'r');
+    let tail: Buffer;
+    try {
+      tail = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(tail, 0, length, size - length);
+      tail = tail.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+    this.noteRead(segment.file, tail.byteLength);
+    if (tail.byteLength !== length || tail[length - 1] !== 0x0a) return false;
+    const start = tail.lastIndexOf(0x0a, length - 2) + 1;
+    if (start === 0 && length < size) return false;
+    const punch = parseJournalLine(tail.subarray(start, length - 1).toString('utf8'));
+    return punch !== null && punch.seq === segment.lastSeq;
+  }
+
+  /** An index whose segment is gone (a crash during retention) and temp files of an index write cut short. */
+  private async removeLeftovers(names: readonly string[], segments: ReadonlySet<string>): Promise<void> {
+    for (const name of names) {
+      const orphanIndex = name.endsWith(INDEX_SUFFIX) && !segments.has(name.slice(0, -INDEX_SUFFIX.length));
+      if (orphanIndex || INDEX_TEMP_NAME.test(name)) await unlinkIfThere(join(this.options.dir, name));
+    }
   }
 
   /**
    * A crash can leave a torn last line (a write cut short). Cut it off so it is never parsed as a
    * punch; every append that had resolved ended with a newline and survives whole.
    */
-  private async recoverTail(segment: Segment): Promise<number> {
+  private async recoverTail(segment: Segment): Promise<void> {
     const handle = await open(segment.file, 'r+');
     try {
       const size = (await handle.stat()).size;
       const content = Buffer.alloc(size);
       if (size > 0) await handle.read(content, 0, size, 0);
+      this.noteRead(segment.file, size);
       const end = content.lastIndexOf(0x0a) + 1;
       if (end < size) {
         this.options.logger.warn(
@@ -222,15 +350,13 @@ export class PunchJournal {
         await handle.truncate(end);
         await handle.sync();
       }
-      segment.durableBytes = end;
-      let lastSeq = segment.firstSeq - 1;
+      Object.assign(segment, emptySegment(segment.firstSeq, segment.file), { durableBytes: end });
       for (const line of content.subarray(0, end).toString('utf8').split('\n')) {
         if (line.length === 0) continue;
         const punch = parseJournalLine(line);
-        if (punch) lastSeq = Math.max(lastSeq, punch.seq);
+        if (punch) notePunch(segment, punch.seq, punch.atMs);
         else this.noteCorrupt(segment.file, line);
       }
-      return lastSeq;
     } finally {
       await handle.close();
     }
@@ -255,6 +381,14 @@ function withSeq(draft: PunchDraft, seq: number): Punch {
   const punch = draft as { -readonly [K in keyof Punch]: Punch[K] };
   punch.seq = seq;
   return punch;
+}
+
+const INDEX_TEMP_NAME = /^\.\d{20}\.jsonl\.idx\.\d+\.\d+\.tmp$/;
+
+async function unlinkIfThere(file: string): Promise<void> {
+  await unlink(file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
 }
 
 async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Punch } from '../../gateway/model';
 import { PunchJournal } from '../../gateway/store/journal';
@@ -64,6 +65,21 @@ async function readAll(): Promise<{ punches: Punch[]; corrupt: number }> {
     punches.push(...batch);
     reader.advance(batch.at(-1)!.seq);
   }
+  // Every segment's index (its `.idx`, or rebuilt on open) says what the segment really holds.
+  journal.segmentList.forEach((segment, i) => {
+    const next = journal.segmentList[i + 1]?.firstSeq ?? Number.POSITIVE_INFINITY;
+    const inside = punches.filter((p) => p.seq >= segment.firstSeq && p.seq < next);
+    const times = inside.map((p) => p.atMs);
+    expect(segment, segment.file).toMatchObject({
+      lastSeq: inside.at(-1)?.seq ?? segment.firstSeq - 1,
+      punches: inside.length,
+      minAtMs: Math.min(...times),
+      maxAtMs: Math.max(...times),
+    });
+  });
+  const names = new Set(await readdir(dir));
+  for (const segment of journal.segmentList.slice(0, -1))
+    expect(names.has(`${basename(segment.file)}.idx`), segment.file).toBe(true);
   await journal.close();
   return { punches, corrupt: journal.corruptLines };
 }
