@@ -10,6 +10,8 @@ import { bundle } from './bundle';
 import { type Arch, baseBinary } from './node-base';
 import { makeExecutable } from './sea';
 import { SERIAL_ADDON_ASSET } from './serial-addon';
+import { SQLITE_ADDON_ASSET } from './sqlite-addon';
+import { sqliteAddonFor } from './sqlite-native';
 import { webAssets } from './web-assets';
 
 /** The repository: found from this file, also when a benchmark bundles it elsewhere (then from the working directory). */
@@ -54,6 +56,8 @@ export async function buildBinaries(options: BuildOptions = {}): Promise<BuiltBi
   // Base binaries first: a build that cannot strip one stops at once, before any binary is written.
   const cacheDir = options.cacheDir ?? join(ROOT, '.tmp', 'node-bins');
   const bases = new Map(arches.map((arch) => [arch, baseBinary({ arch, nodeVersion, cacheDir })]));
+  // The query store's SQLite addon per CPU (arm64 is cross-built once per version and cached).
+  const sqliteAddons = new Map(arches.map((arch) => [arch, sqliteAddonFor({ root: ROOT, arch, log })]));
 
   const bundled = await bundle({ root: ROOT, outDir: workDir, version: packageJson.version });
   for (const warning of bundled.warnings) log(`bundle warning: ${warning}`);
@@ -78,7 +82,7 @@ export async function buildBinaries(options: BuildOptions = {}): Promise<BuiltBi
       bundleFile: bundled.file,
       baseBinary: base.file,
       nodeVersion,
-      assets: { ...web, [SERIAL_ADDON_ASSET]: addon },
+      assets: { ...web, [SERIAL_ADDON_ASSET]: addon, [SQLITE_ADDON_ASSET]: sqliteAddons.get(arch)! },
       workDir,
       outFile: file,
     });

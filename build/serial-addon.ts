@@ -9,11 +9,9 @@
  * probe registered below so that a missing addon is a SerialSupportError when an RTU terminal
  * starts, never a silent absence.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { addonDataDir } from './data-dir';
+import { loadEmbeddedAddon } from './embedded-addon';
 
 export const SERIAL_ADDON_ASSET = 'serialport.node';
 export const SERIAL_PROBE = Symbol.for('edge-gateway.serialport.addon');
@@ -23,33 +21,12 @@ type NativeBinding = Record<string, (...args: unknown[]) => unknown>;
 let loaded: NativeBinding | undefined;
 
 function loadAddon(): NativeBinding {
-  if (loaded) return loaded;
-  let file = '(not extracted)';
-  try {
-    // `node:sea` exists only inside a single executable; required here, not imported, so the
-    // bundle does not fail to load when run on plain node for debugging.
-    const sea = require('node:sea') as typeof import('node:sea');
-    const bytes = Buffer.from(sea.getAsset(SERIAL_ADDON_ASSET));
-    const digest = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-    const dir = join(resolve(addonDataDir()), 'native');
-    file = join(dir, `serialport-${process.arch}-${digest}.node`);
-    if (!existsSync(file)) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const partial = `${file}.${process.pid}.tmp`;
-      writeFileSync(partial, bytes, { mode: 0o500 });
-      renameSync(partial, file);
-    } else if (!readFileSync(file).equals(bytes)) {
-      throw new Error(`${file} does not match the addon inside this binary`);
-    }
-    const module = { exports: {} as NativeBinding };
-    process.dlopen(module, file, constants.dlopen.RTLD_NOW);
-    loaded = module.exports;
-    return loaded;
-  } catch (err) {
-    throw new Error(
-      `the serialport native addon could not be loaded from ${file}: ${(err as Error).message}`,
-    );
-  }
+  loaded ??= loadEmbeddedAddon<NativeBinding>(
+    SERIAL_ADDON_ASSET,
+    join(resolve(addonDataDir()), 'native'),
+    'serialport',
+  );
+  return loaded;
 }
 
 /** The addon's functions, each loading the addon on first call. */

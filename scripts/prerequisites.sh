@@ -9,10 +9,12 @@ set -u
 # mosquitto (MQTT broker), socat (RS-485 pty pairs), openssl (SM4 cross-check), chromium and a CJK
 # font (the site manager's page, readable screenshots); for the packaged binaries: binutils and
 # binutils-aarch64-linux-gnu (strip x64 and arm64), qemu-user with the arm64 C libraries (run the
-# arm64 binary), and systemd (systemd-analyze checks the unit file).
+# arm64 binary), g++-aarch64-linux-gnu (cross-builds the query store's SQLite addon, better-sqlite3,
+# for arm64; docs/query-store.md), and systemd (systemd-analyze checks the unit file).
 PACKAGES=(
   mosquitto socat openssl chromium fonts-wqy-microhei
   binutils binutils-aarch64-linux-gnu qemu-user libc6-arm64-cross libstdc++6-arm64-cross systemd
+  g++-aarch64-linux-gnu
 )
 
 if [ "${1:-}" = "--list" ]; then

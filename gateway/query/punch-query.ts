@@ -1,5 +1,4 @@
-import type { Direction } from '../model';
-import type { IndexedPunch, PunchIndex } from './punch-index';
+import type { Direction, Punch, PunchFlag, VerifyMethod } from '../model';
 
 export type DeliveryState = 'delivered' | 'pending';
 
@@ -19,129 +18,166 @@ export interface PunchFilter {
   readonly unmatchedOnly?: boolean;
 }
 
+/** One punch as the store gives it back to the page (the journal's punch less its dedup key). */
+export interface StoredPunch {
+  readonly seq: number;
+  readonly atMs: number;
+  readonly receivedMs: number;
+  readonly terminalId: string;
+  readonly pin: string;
+  readonly workerId: string | null;
+  readonly direction: Direction;
+  readonly method: VerifyMethod;
+  readonly source: Punch['source'];
+  readonly flags: readonly PunchFlag[];
+}
+
 export interface PunchPage {
-  readonly rows: readonly IndexedPunch[];
+  readonly rows: readonly StoredPunch[];
   readonly total: number;
   readonly page: number;
   readonly pageSize: number;
 }
 
 /**
- * Compiles a filter into a row predicate over the index's columns. Everything the predicate
- * touches is a number, so a full pass over a million rows stays in the low milliseconds.
+ * What the page, the API and reports read punches through (the query store, `query-store.ts`).
+ * Every call is a bounded, indexed query: nothing here walks all punches in memory.
  */
-export function compileFilter(index: PunchIndex, filter: PunchFilter): ((row: number) => boolean) | null {
-  let workerMask: Uint8Array | undefined;
-  if (filter.workerIds) {
-    workerMask = new Uint8Array(index.workers.values.length + 1);
-    let any = false;
-    for (const id of filter.workerIds) {
-      const w = index.workers.idOf(id);
-      if (w !== undefined) {
-        workerMask[w] = 1;
-        any = true;
-      }
-    }
-    if (!any && filter.pin === undefined) return null;
-  }
-  let pin = -1;
-  if (filter.pin !== undefined) {
-    const p = index.pins.idOf(filter.pin);
-    if (p === undefined && !workerMask) return null;
-    pin = p ?? -2;
-  }
-  let terminal = -1;
-  if (filter.terminalId !== undefined) {
-    const t = index.terminals.idOf(filter.terminalId);
-    if (t === undefined) return null;
-    terminal = t;
-  }
-  const from = filter.fromMs ?? Number.NEGATIVE_INFINITY;
-  const to = filter.toMs ?? Number.POSITIVE_INFINITY;
-  const out = filter.direction === undefined ? -1 : filter.direction === 'out' ? 1 : 0;
-  const cursor = filter.delivery?.cursor ?? 0;
-  const delivered = filter.delivery?.state === 'delivered';
-  const checkDelivery = filter.delivery !== undefined;
-  const unmatchedOnly = filter.unmatchedOnly === true;
-  const { atMs, worker, terminal: terminals, pin: pins, kind, seq } = index;
-  return (row) => {
-    const at = atMs[row]!;
-    if (at < from || at >= to) return false;
-    if (terminal >= 0 && terminals[row] !== terminal) return false;
-    if (out >= 0 && (kind[row]! & 1) !== out) return false;
-    if (checkDelivery && seq[row]! <= cursor !== delivered) return false;
-    if (unmatchedOnly && worker[row] !== -1) return false;
-    if (workerMask || pin !== -1) {
-      const w = worker[row]!;
-      const byWorker = workerMask !== undefined && w >= 0 && workerMask[w] === 1;
-      const byPin = pin !== -1 && pins[row] === pin && (workerMask === undefined || w === -1);
-      if (!byWorker && !byPin) return false;
-    }
-    return true;
+export interface PunchReader {
+  /** Caught up with the journal at least once since start (pages say "indexing" until then). */
+  readonly isReady: boolean;
+  /** The highest journal sequence number the store holds. */
+  readonly lastSeq: number;
+  /** Newest first by punch time (then by journal order); `total` counts every match. */
+  query(filter: PunchFilter, page: number, pageSize: number): PunchPage;
+  /** Every match, oldest first, read a chunk at a time (CSV export). */
+  each(filter: PunchFilter): Iterator<StoredPunch>;
+  /** Entries and exits per slot between boundaries (`bounds[i]` ≤ t < `bounds[i+1]`). */
+  countPerSlot(bounds: readonly number[]): { entries: number[]; exits: number[] };
+  /** Unmatched punches (PIN on no roster entry) since `fromMs`, by PIN. */
+  unmatchedSince(fromMs: number): Map<string, number>;
+  /** Worker ids whose last punch (by punch time) is an entry. */
+  onSite(): string[];
+  lastPunchOf(workerId: string): { atMs: number; direction: Direction } | undefined;
+  /** The punch journaled last. */
+  latest(): StoredPunch | undefined;
+  /** Every terminal that has punches in the store. */
+  terminalIds(): string[];
+  /**
+   * Worker ids whose PIN, gateway id, platform id or ID number equals `q`, or whose name contains
+   * it; undefined while the store cannot answer (the caller then searches the roster itself).
+   */
+  searchWorkers(q: string): string[] | undefined;
+}
+
+export const METHODS: readonly VerifyMethod[] = ['fp', 'fa', 'card', 'pwd'];
+export const SOURCES: readonly Punch['source'][] = ['realtime', 'poll', 'push'];
+export const FLAGS: readonly PunchFlag[] = ['unmatched', 'removed_worker', 'unknown_verify', 'clock_suspect'];
+const METHOD_BITS = new Map<string, number>(METHODS.map((m, i) => [m, i]));
+const SOURCE_BITS = new Map<string, number>(SOURCES.map((s, i) => [s, i]));
+const FLAG_BITS = new Map<string, number>(FLAGS.map((f, i) => [f, 1 << i]));
+
+/** bit 0: out; bits 1–2: method; bits 3–4: source (one small integer column instead of three texts). */
+export function kindOf(punch: Punch): number {
+  return (
+    (punch.direction === 'out' ? 1 : 0) |
+    ((METHOD_BITS.get(punch.method) ?? 0) << 1) |
+    ((SOURCE_BITS.get(punch.source) ?? 0) << 3)
+  );
+}
+
+export function flagBitsOf(flags: readonly string[]): number {
+  let bits = 0;
+  for (let i = 0; i < flags.length; i++) bits |= FLAG_BITS.get(flags[i] as string) ?? 0;
+  return bits;
+}
+
+/** A stored row back into the page's shape. */
+export function decodeRow(row: readonly unknown[]): StoredPunch {
+  const [seq, atMs, receivedMs, terminalId, pin, workerId, kind, flagBits] = row as [
+    number,
+    number,
+    number,
+    string,
+    string,
+    string | null,
+    number,
+    number,
+  ];
+  return {
+    seq,
+    atMs,
+    receivedMs,
+    terminalId,
+    pin,
+    workerId,
+    direction: kind & 1 ? 'out' : 'in',
+    method: METHODS[(kind >> 1) & 3]!,
+    source: SOURCES[(kind >> 3) & 3] ?? 'poll',
+    flags: FLAGS.filter((_, bit) => flagBits & (1 << bit)),
   };
 }
 
-/** Newest first (journal order reversed); `total` counts every match. */
-export function queryPunches(
-  index: PunchIndex,
-  filter: PunchFilter,
-  page: number,
-  pageSize: number,
-): PunchPage {
-  const match = compileFilter(index, filter);
-  if (!match) return { rows: [], total: 0, page, pageSize };
-  const skip = (page - 1) * pageSize;
-  const rows: IndexedPunch[] = [];
-  let total = 0;
-  for (let row = index.size - 1; row >= 0; row--) {
-    if (!match(row)) continue;
-    if (total >= skip && rows.length < pageSize) rows.push(index.row(row));
-    total++;
-  }
-  return { rows, total, page, pageSize };
-}
-
-/** Every match, oldest first, for export. */
-export function* eachPunch(index: PunchIndex, filter: PunchFilter): Generator<IndexedPunch> {
-  const match = compileFilter(index, filter);
-  if (!match) return;
-  const end = index.size;
-  for (let row = 0; row < end; row++) if (match(row)) yield index.row(row);
+/** The keys the store gave worker and terminal ids; undefined for an id it has never seen. */
+export interface KeyLookup {
+  workerKey(id: string): number | undefined;
+  terminalKey(id: string): number | undefined;
 }
 
 /**
- * Entries and exits per slot between boundaries (`bounds[i]` ≤ t < `bounds[i+1]`), e.g. the 24
- * hours of today in the site's zone, computed as real instants so a DST day still has its hours.
+ * A worker list this long is not looked up through the worker index (one range per worker, then
+ * a sort of all their punches): the time index is walked newest first instead, and the first page
+ * stops early because such a search matches most punches.
  */
-export function countPerSlot(
-  index: PunchIndex,
-  bounds: readonly number[],
-): { entries: number[]; exits: number[] } {
-  const slots = bounds.length - 1;
-  const entries = new Array<number>(slots).fill(0);
-  const exits = new Array<number>(slots).fill(0);
-  const start = bounds[0]!;
-  const end = bounds[slots]!;
-  const { atMs, kind } = index;
-  for (let row = index.size - 1; row >= 0; row--) {
-    const at = atMs[row]!;
-    if (at < start || at >= end) continue;
-    let slot = 0;
-    while (slot < slots - 1 && at >= bounds[slot + 1]!) slot++;
-    if (kind[row]! & 1) exits[slot]!++;
-    else entries[slot]!++;
-  }
-  return { entries, exits };
-}
+const WORKER_INDEX_LIMIT = 32;
 
-/** Unmatched punches (PIN on no roster entry) since `fromMs`, by PIN. */
-export function unmatchedSince(index: PunchIndex, fromMs: number): Map<string, number> {
-  const byPin = new Map<string, number>();
-  const { atMs, worker, pin } = index;
-  for (let row = index.size - 1; row >= 0; row--) {
-    if (worker[row] !== -1 || atMs[row]! < fromMs) continue;
-    const value = index.pins.values[pin[row]!]!;
-    byPin.set(value, (byPin.get(value) ?? 0) + 1);
+/**
+ * A filter as SQL over `punch p`: the WHERE clause and its arguments, or null when nothing can
+ * match (an unknown terminal, workers with no punches). Worker and terminal keys are integers the
+ * store assigned, so they are written into the text; everything else is bound.
+ */
+export function filterSql(filter: PunchFilter, keys: KeyLookup): { where: string; args: unknown[] } | null {
+  const terms: string[] = [];
+  const args: unknown[] = [];
+  if (filter.fromMs !== undefined) {
+    terms.push('p.at_ms >= ?');
+    args.push(filter.fromMs);
   }
-  return byPin;
+  if (filter.toMs !== undefined) {
+    terms.push('p.at_ms < ?');
+    args.push(filter.toMs);
+  }
+  if (filter.terminalId !== undefined) {
+    const key = keys.terminalKey(filter.terminalId);
+    if (key === undefined) return null;
+    terms.push(`p.terminal = ${key}`);
+  }
+  if (filter.direction !== undefined) terms.push(`p.kind & 1 = ${filter.direction === 'out' ? 1 : 0}`);
+  if (filter.delivery) {
+    terms.push(filter.delivery.state === 'delivered' ? 'p.seq <= ?' : 'p.seq > ?');
+    args.push(filter.delivery.cursor);
+  }
+  if (filter.unmatchedOnly) terms.push('p.worker IS NULL');
+  if (filter.workerIds || filter.pin !== undefined) {
+    const either: string[] = [];
+    if (filter.workerIds) {
+      const found: number[] = [];
+      for (const id of filter.workerIds) {
+        const key = keys.workerKey(id);
+        if (key !== undefined) found.push(key);
+      }
+      if (found.length > 0) {
+        // Unary + keeps SQLite off the worker index for a long list (see WORKER_INDEX_LIMIT).
+        const column = found.length > WORKER_INDEX_LIMIT ? '+p.worker' : 'p.worker';
+        either.push(`${column} IN (${found.join(',')})`);
+      }
+    }
+    if (filter.pin !== undefined) {
+      either.push(filter.workerIds ? '(p.worker IS NULL AND p.pin = ?)' : 'p.pin = ?');
+      args.push(filter.pin);
+    }
+    if (either.length === 0) return null;
+    terms.push(either.length === 1 ? either[0]! : `(${either.join(' OR ')})`);
+  }
+  return { where: terms.length > 0 ? `WHERE ${terms.join(' AND ')}` : '', args };
 }

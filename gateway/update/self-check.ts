@@ -31,6 +31,9 @@ const CHECKS: ReadonlyArray<readonly [string, () => Promise<string>]> = [
         page: async () => ({ ...(await import('../web/mount')) }),
         lab: async () => ({ ...(await import('../lab')) }),
         emulators: async () => ({ ...(await import('../emulate')) }),
+        'seed-history': async () => ({ ...(await import('../history/cli')) }),
+        'fleet link': async () => ({ ...(await import('../fleet/link')) }),
+        'fleet office': async () => ({ ...(await import('../fleet/cli')) }),
       };
       for (const [name, load] of Object.entries(parts)) {
         let exports: Record<string, unknown>;
@@ -42,6 +45,20 @@ const CHECKS: ReadonlyArray<readonly [string, () => Promise<string>]> = [
         if (Object.keys(exports).length === 0) throw new Error(`${name}: the module exports nothing`);
       }
       return `${Object.keys(parts).length} loaded`;
+    },
+  ],
+  [
+    'query store',
+    async () => {
+      // The SQLite addon is native code built for one CPU: a build that cannot load it cannot serve the page.
+      const { openSqlite } = await import('../query/sqlite');
+      const db = openSqlite(':memory:');
+      try {
+        const row = db.prepare('select sqlite_version() as version').get() as { version: string };
+        return `sqlite ${row.version}`;
+      } finally {
+        db.close();
+      }
     },
   ],
   [

@@ -5,14 +5,25 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltBinary, buildBinaries, ROOT } from '../../build/build';
+import { PunchJournal } from '../../gateway/store/journal';
 import { readTrial } from '../../gateway/update/trial';
 import { Updater } from '../../gateway/update/updater';
 import packageJson from '../../package.json' with { type: 'json' };
+import { HEALTH_ENV, HEALTH_HEADERS, HEALTH_TOKEN } from '../support/health';
 import { testLogger } from '../support/logger';
+import { draft } from '../support/punches';
 import { tempDir } from '../support/tmp';
 import { GATEWAY_STARTED, getJson, Running, run } from './packaged';
 
@@ -37,7 +48,8 @@ beforeAll(async () => {
   work = await tempDir('edge-gw-binary-');
   binaries = await buildBinaries({ outDir: join(ROOT, '.tmp', 'test-dist'), log: () => undefined });
   x64 = binaries.find((b) => b.arch === 'x64')!.file;
-}, 90_000);
+  // On a fresh machine the build cross-compiles SQLite for arm64 first (minutes; cached after).
+}, 900_000);
 
 afterAll(async () => {
   await work?.cleanup();
@@ -82,7 +94,8 @@ describe('the packaged binaries', () => {
   it('self-check loads every embedded part, the serial addon for its CPU included', async () => {
     const result = await run(x64, ['self-check'], { cwd: work.dir });
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^ok {3}parts: 10 loaded$/m);
+    expect(result.stdout).toMatch(/^ok {3}parts: 11 loaded$/m);
+    expect(result.stdout).toMatch(/^ok {3}query store: sqlite 3\.\d+/m);
     expect(result.stdout).toMatch(/^ok {3}serial addon: x64, [0-9a-f]{12}$/m);
     expect(result.stdout.trim().split('\n').at(-1)).toBe(`self-check ok ${packageJson.version}`);
     expect(result.stderr).toBe('');
@@ -134,17 +147,18 @@ describe('the packaged binaries', () => {
       x64,
       ['lab', '--port', '0', '--data-dir', dataDir, '--punch-every', '0.2'],
       work.dir,
+      HEALTH_ENV,
     );
     try {
       const address = (await lab.waitFor(GATEWAY_STARTED))[1]!;
-      let health = (await getJson(`http://${address}/healthz`)) as Health;
+      let health = (await getJson(`http://${address}/healthz`, HEALTH_HEADERS)) as Health;
       expect(health.version).toBe(packageJson.version);
       const deadline = Date.now() + 20_000;
       const delivered = (h: Health) =>
         h.upstreams.length > 0 && h.upstreams.every((u) => !u.enabled || u.cursor > 0);
       while (!delivered(health) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 300));
-        health = (await getJson(`http://${address}/healthz`)) as Health;
+        health = (await getJson(`http://${address}/healthz`, HEALTH_HEADERS)) as Health;
       }
       const sichuan = health.upstreams.find((u) => u.upstream === 'sichuan');
       expect(Number(sichuan?.health.details?.uploadedRecords)).toBeGreaterThan(0);
@@ -184,7 +198,7 @@ describe('the packaged binaries', () => {
       JSON.stringify({
         site: { name: 'rtu', timezone: 'Asia/Shanghai' },
         dataDir,
-        http: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0, metricsToken: HEALTH_TOKEN },
         adms: { host: '127.0.0.1', port: 0 },
         terminals: [
           {
@@ -206,7 +220,7 @@ describe('the packaged binaries', () => {
       let terminal: Health['terminals'][number] | undefined;
       while (!terminal?.lastError && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 200));
-        terminal = ((await getJson(`http://${address}/healthz`)) as Health).terminals.find(
+        terminal = ((await getJson(`http://${address}/healthz`, HEALTH_HEADERS)) as Health).terminals.find(
           (t) => t.id === 'rtu-1',
         );
       }
@@ -216,6 +230,72 @@ describe('the packaged binaries', () => {
       await gateway.stop();
     }
   });
+});
+
+describe('the query store in the packaged binaries', () => {
+  const TOKEN = 'binary-store-test-token-0123456789';
+
+  /** Starts the binary on a data folder whose journal holds 3 punches; the page's punch list must show them. */
+  async function punchListWorks(
+    arch: 'x64' | 'arm64',
+    command: string,
+    prefix: readonly string[],
+  ): Promise<void> {
+    const dataDir = join(work.dir, `store-${arch}`);
+    const journal = new PunchJournal({
+      dir: join(dataDir, 'journal'),
+      segmentMaxBytes: 1024 * 1024,
+      retentionDays: 90,
+      clock: { now: () => Date.now() },
+      logger: testLogger(),
+    });
+    await journal.open();
+    await journal.append(
+      ['1', '2', '3'].map((pin) => draft(`k${pin}`, { pin, workerId: null, atMs: Date.now() })),
+    );
+    await journal.close();
+    const config = join(work.dir, `store-${arch}.json`);
+    writeFileSync(
+      config,
+      JSON.stringify({
+        site: { name: 'store', timezone: 'Asia/Shanghai' },
+        dataDir,
+        http: { host: '127.0.0.1', port: 0, apiToken: TOKEN },
+        log: { level: 'info' },
+      }),
+    );
+    const gateway = new Running(command, [...prefix, 'start', '--config', config], work.dir);
+    try {
+      const address = (await gateway.waitFor(GATEWAY_STARTED, 120_000))[1]!;
+      const deadline = Date.now() + 120_000;
+      let page = { total: 0, punches: [] as Array<{ pin: string }> };
+      while (page.total < 3 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 300));
+        page = (await getJson(`http://${address}/api/punches`, {
+          authorization: `Bearer ${TOKEN}`,
+        })) as typeof page;
+      }
+      expect(page.punches.map((p) => p.pin).sort()).toEqual(['1', '2', '3']);
+      expect(existsSync(join(dataDir, 'punches.sqlite'))).toBe(true);
+      // The addon came out of the binary into the data folder, built for this CPU.
+      const addon = readdirSync(join(dataDir, 'native')).find((n) => n.startsWith(`better_sqlite3-${arch}-`));
+      expect(addon).toBeDefined();
+      const elf = readFileSync(join(dataDir, 'native', addon!)).subarray(0, 20);
+      expect(elf.readUInt16LE(18)).toBe(arch === 'x64' ? 0x3e : 0xb7);
+    } finally {
+      await gateway.stop();
+    }
+  }
+
+  it('x64: creates the store from the journal and lists its punches', async () => {
+    await punchListWorks('x64', x64, []);
+  }, 150_000);
+
+  it('arm64 (under qemu): creates the store from the journal and lists its punches', async () => {
+    if (!hasQemu() && process.env.CI !== 'true') return;
+    const arm64 = binaries.find((b) => b.arch === 'arm64')!.file;
+    await punchListWorks('arm64', 'qemu-aarch64', ['-L', '/usr/aarch64-linux-gnu', arm64]);
+  }, 150_000);
 });
 
 function hasQemu(): boolean {

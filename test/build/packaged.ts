@@ -37,8 +37,12 @@ export class Running {
   private output = '';
   private readonly waiters: Array<() => void> = [];
 
-  constructor(file: string, args: readonly string[], cwd?: string) {
-    this.child = spawn(file, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(file: string, args: readonly string[], cwd?: string, env?: Readonly<Record<string, string>>) {
+    this.child = spawn(file, args, {
+      cwd,
+      env: env ? { ...process.env, ...env } : undefined,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const collect = (chunk: Buffer) => {
       this.output += chunk.toString();
       for (const wake of this.waiters.splice(0)) wake();
@@ -92,8 +96,8 @@ export class Running {
 /** The HTTP address the gateway logs in its "gateway started" line. */
 export const GATEWAY_STARTED = /"http":"([\d.]+:\d+)".*"msg":"gateway started"/;
 
-export async function getJson(url: string): Promise<unknown> {
-  const response = await fetch(url);
+export async function getJson(url: string, headers: Record<string, string> = {}): Promise<unknown> {
+  const response = await fetch(url, { headers });
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.json();
 }

@@ -15,6 +15,7 @@ import { ROOT } from '../../build/build';
 import { readRollbackNote, trialFileOf } from '../../gateway/update/trial';
 import { RESTART_EXIT_CODE, type UpdateResult, Updater } from '../../gateway/update/updater';
 import { VERSION } from '../../gateway/version';
+import { HEALTH_HEADERS, HEALTH_TOKEN } from '../support/health';
 import { testLogger } from '../support/logger';
 import { tempDir } from '../support/tmp';
 import { GATEWAY_STARTED, getJson } from './packaged';
@@ -61,7 +62,7 @@ function writeConfig(file: string, terminalPort: number, confirmWithinSeconds: n
   const config = {
     site: { name: 'rollback test', timezone: 'Asia/Shanghai' },
     dataDir: join(work.dir, 'data'),
-    http: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0, metricsToken: HEALTH_TOKEN },
     log: { level: 'info' },
     update: { confirmWithinSeconds },
     terminals: [
@@ -124,7 +125,7 @@ function offer(bytes: Buffer): Promise<UpdateResult> {
 async function health(): Promise<{ alerts: string[]; terminals: Array<{ lastCatchUpAt?: number }> }> {
   const address = service.output.match(GATEWAY_STARTED)?.[1];
   if (!address) throw new Error(`no "gateway started" line:\n${service.output.slice(-1000)}`);
-  return (await getJson(`http://${address}/healthz`)) as { alerts: string[]; terminals: [] };
+  return (await getJson(`http://${address}/healthz`, HEALTH_HEADERS)) as { alerts: string[]; terminals: [] };
 }
 
 const mainExits = () => service.exits.filter((e) => e.command === binary);

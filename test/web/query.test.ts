@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../gateway/events';
 import type { Punch } from '../../gateway/model';
-import { PunchIndexFeed } from '../../gateway/query/index-feed';
-import { PunchIndex } from '../../gateway/query/punch-index';
-import { countPerSlot, eachPunch, type PunchFilter, queryPunches } from '../../gateway/query/punch-query';
+import type { PunchFilter } from '../../gateway/query/punch-query';
+import { PunchStore } from '../../gateway/query/punch-store';
+import { QueryStore } from '../../gateway/query/query-store';
 import { PunchJournal } from '../../gateway/store/journal';
 import { todayHourBounds } from '../../gateway/web/dashboard-model';
 import { csvCell } from '../../gateway/web/punch-csv';
@@ -73,7 +73,19 @@ const filterArb: fc.Arbitrary<PunchFilter> = fc.record(
   { requiredKeys: [] },
 );
 
-describe('punch index queries', () => {
+/** Newest first by punch time, journal order breaking ties: the store's order. */
+function newestFirst(a: Punch, b: Punch): number {
+  return b.atMs - a.atMs || b.seq - a.seq;
+}
+
+/** A store in memory: the same SQL and indexes as the file, without the disk. */
+function memoryStore(punches: readonly Punch[]): PunchStore {
+  const store = PunchStore.open(':memory:', { create: true });
+  store.append(punches, 0);
+  return store;
+}
+
+describe('query store queries', () => {
   it('match a plain filter over the same punches, newest first, with exact totals', () => {
     fc.assert(
       fc.property(
@@ -82,17 +94,23 @@ describe('punch index queries', () => {
         fc.integer({ min: 1, max: 4 }),
         (rows, filter, pageNo) => {
           const punches = toPunches(rows);
-          const index = new PunchIndex();
-          for (const p of punches) index.add(p);
-          const expected = naive(punches, filter);
-          const page = queryPunches(index, filter, pageNo, 7);
-          expect(page.total).toBe(expected.length);
-          const want = [...expected].reverse().slice((pageNo - 1) * 7, pageNo * 7);
-          expect(page.rows.map((r) => r.seq)).toEqual(want.map((p) => p.seq));
-          expect(page.rows.map((r) => [r.terminalId, r.pin, r.workerId, r.direction, r.method])).toEqual(
-            want.map((p) => [p.terminalId, p.pin, p.workerId, p.direction, p.method]),
-          );
-          expect([...eachPunch(index, filter)].map((r) => r.seq)).toEqual(expected.map((p) => p.seq));
+          const store = memoryStore(punches);
+          try {
+            const expected = naive(punches, filter);
+            const page = store.query(filter, pageNo, 7);
+            expect(page.total).toBe(expected.length);
+            const want = [...expected].sort(newestFirst).slice((pageNo - 1) * 7, pageNo * 7);
+            expect(page.rows.map((r) => r.seq)).toEqual(want.map((p) => p.seq));
+            expect(
+              page.rows.map((r) => [r.terminalId, r.pin, r.workerId, r.direction, r.method, r.atMs, r.flags]),
+            ).toEqual(
+              want.map((p) => [p.terminalId, p.pin, p.workerId, p.direction, p.method, p.atMs, p.flags]),
+            );
+            const oldestFirst = [...expected].sort((a, b) => newestFirst(b, a));
+            expect([...store.each(filter)].map((r) => r.seq)).toEqual(oldestFirst.map((p) => p.seq));
+          } finally {
+            store.close();
+          }
         },
       ),
       { numRuns: 300 },
@@ -100,7 +118,6 @@ describe('punch index queries', () => {
   });
 
   it('counts on-site workers by their last punch in time and entries/exits per hour', () => {
-    const index = new PunchIndex();
     const at = (h: number) => T0 + h * 3_600_000;
     const rows: Array<[string, 'in' | 'out', number]> = [
       ['w1', 'in', 1],
@@ -110,14 +127,55 @@ describe('punch index queries', () => {
       // Read late from a terminal: earlier in time than w1's entry, so it does not decide.
       ['w1', 'out', 0],
     ];
-    rows.forEach(([worker, direction, hour], i) => {
-      index.add({ ...draft(`k${i}`), seq: i + 1, workerId: worker, direction, atMs: at(hour) });
-    });
-    expect(index.onSite()).toEqual(['w1']);
-    const bounds = Array.from({ length: 7 }, (_, h) => at(h));
-    const { entries, exits } = countPerSlot(index, bounds);
-    expect(entries).toEqual([0, 2, 0, 0, 0, 0]);
-    expect(exits).toEqual([1, 0, 1, 0, 0, 1]);
+    const store = memoryStore(
+      rows.map(([worker, direction, hour], i) => ({
+        ...draft(`k${i}`),
+        seq: i + 1,
+        workerId: worker,
+        direction,
+        atMs: at(hour),
+      })),
+    );
+    try {
+      expect(store.onSite()).toEqual(['w1']);
+      expect(store.lastPunchOf('w2')).toEqual({ atMs: at(5), direction: 'out' });
+      const bounds = Array.from({ length: 7 }, (_, h) => at(h));
+      const { entries, exits } = store.countPerSlot(bounds);
+      expect(entries).toEqual([0, 2, 0, 0, 0, 0]);
+      expect(exits).toEqual([1, 0, 1, 0, 0, 1]);
+      expect(store.latest()?.seq).toBe(5);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('finds workers by PIN, ids and ID number exactly, and by part of the name', () => {
+    const store = memoryStore([]);
+    try {
+      store.syncWorkers(
+        [
+          {
+            id: 'w1',
+            pin: '7',
+            name: '张三丰',
+            identities: { idCardNo: '51010119900307123X', sichuanUserId: 'SC-1' },
+          },
+          { id: 'w2', pin: '17', name: 'Li Si', identities: { deliUserId: 'D-9' } },
+        ],
+        true,
+      );
+      expect(store.searchWorkers('7')).toEqual(['w1']);
+      expect(store.searchWorkers('三')).toEqual(['w1']);
+      expect(store.searchWorkers('li s')).toEqual(['w2']);
+      expect(store.searchWorkers('51010119900307123x')).toEqual(['w1']);
+      expect(store.searchWorkers('510101')).toEqual([]);
+      expect(store.searchWorkers('SC-1')).toEqual(['w1']);
+      expect(store.searchWorkers('D-9')).toEqual(['w2']);
+      store.forgetWorkers(['w2']);
+      expect(store.searchWorkers('D-9')).toEqual([]);
+    } finally {
+      store.close();
+    }
   });
 
   it('splits a DST day into its real hours', () => {
@@ -132,13 +190,13 @@ describe('punch index queries', () => {
   });
 });
 
-describe('punch index feed', () => {
+describe('query store feed', () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0)) await c();
   });
 
-  it('scans the journal once and then follows punches.journaled, in order, without duplicates', async () => {
+  it('catches up from the journal and then follows punches.journaled, in order, without duplicates', async () => {
     const tmp = await tempDir();
     cleanups.push(tmp.cleanup);
     const journal = new PunchJournal({
@@ -154,22 +212,35 @@ describe('punch index feed', () => {
       Array.from({ length: 300 }, (_, i) => draft(`a${i}`, { pin: String(i % 9) })),
     );
     const bus = new EventBus();
-    const feed = new PunchIndexFeed({ journal, bus, logger: testLogger() });
-    const building = feed.start();
-    // Journaled while the scan runs, announced out of order, and one announced twice.
+    const store = new QueryStore({
+      file: join(tmp.dir, 'punches.sqlite'),
+      journal,
+      bus,
+      workers: { list: () => [], get: () => undefined },
+      punchYears: 3,
+      // The punches' own time (support/punches.ts), so none is past retention.
+      clock: { now: () => 1_700_000_000_000 },
+      logger: testLogger(),
+    });
+    store.start();
+    // Journaled while the store is built, announced out of order, and one announced twice.
     const second = await journal.append(Array.from({ length: 5 }, (_, i) => draft(`b${i}`)));
     const third = await journal.append([draft('c0', { direction: 'out' })]);
     bus.emit('punches.journaled', third);
     bus.emit('punches.journaled', second);
     bus.emit('punches.journaled', [first[0]!]);
-    await building;
-    expect(feed.isReady).toBe(true);
-    expect(feed.index.size).toBe(306);
-    const seqs = Array.from(feed.index.seq.subarray(0, feed.index.size));
-    expect(seqs).toEqual(Array.from({ length: 306 }, (_, i) => i + 1));
+    await store.whenCaughtUp();
+    expect(store.isReady).toBe(true);
+    const all = store.query({}, 1, 1000);
+    expect(all.total).toBe(306);
+    expect(all.rows.map((r) => r.seq).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 306 }, (_, i) => i + 1),
+    );
+    // In step with the live announcement: written before emit returns.
     const fourth = await journal.append([draft('d0')]);
     bus.emit('punches.journaled', fourth);
-    expect(feed.index.lastSeq).toBe(307);
-    feed.stop();
+    expect(store.lastSeq).toBe(307);
+    expect(store.query({}, 1, 1).total).toBe(307);
+    await store.stop();
   });
 });
