@@ -1,4 +1,6 @@
 import { DateTime } from 'luxon';
+import { idNumberProblem } from '../../lib/id-number';
+import { imageHeader, isImageHeader } from '../../lib/image-header';
 import {
   DATE_PATTERN,
   ID_CARD_PATTERN,
@@ -65,10 +67,23 @@ export interface RegistrationFields {
   readonly userType: string;
 }
 
-/** Checks RegistData's decrypted fields. */
-export function checkRegistration(fields: RegistrationFields): string[] {
+/**
+ * Checks RegistData's decrypted fields. `strict` refuses, as a real platform does, an 18-character
+ * Idno whose GB 11643 check character is wrong and photos that are not JPEG or PNG images.
+ */
+export function checkRegistration(fields: RegistrationFields, strict = false): string[] {
   const problems: string[] = [];
   if (!ID_CARD_PATTERN.test(fields.Idno)) problems.push('Idno is not an 18- or 15-character ID number');
+  else if (strict && fields.Idno.length === 18) {
+    const problem = idNumberProblem(fields.Idno);
+    if (problem) problems.push(`Idno: ${problem}`);
+  }
+  if (strict) {
+    for (const name of ['idphoto', 'photo'] as const) {
+      const header = BASE64.test(fields[name]) ? imageHeader(Buffer.from(fields[name], 'base64')) : undefined;
+      if (header && !isImageHeader(header)) problems.push(`${name}: ${header.problem}`);
+    }
+  }
   for (const name of ['Name', 'nation', 'address', 'idissue'] as const) {
     if (fields[name].trim() === '') problems.push(`${name} is empty`);
   }

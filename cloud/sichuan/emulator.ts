@@ -38,6 +38,11 @@ export interface SichuanEmulatorOptions {
    */
   readonly taskTypes?: { readonly issue: number; readonly delete: number };
   readonly random?: () => number;
+  /**
+   * Refuse RegistData as a real platform does: an ID number whose GB 11643 check character is
+   * wrong, photos that are not JPEG or PNG. Off by default (the protocol tests send placeholders).
+   */
+  readonly strictRegistration?: boolean;
 }
 
 export interface EmulatedTask {
@@ -434,7 +439,7 @@ export class SichuanEmulator {
       photo: this.decryptField('photo', params['photo'] ?? ''),
       userType: params['userType'] ?? '',
     };
-    const problems = checkRegistration(fields);
+    const problems = checkRegistration(fields, this.options.strictRegistration === true);
     if (problems.length > 0) throw new Rejection(ResultCode.serverError, problems.join('; '));
     const userId = `U${String(this.nextUserNo++).padStart(8, '0')}`;
     const { idphoto, photo, ...text } = fields;

@@ -1,8 +1,9 @@
 import type { Hono } from 'hono';
+import { getCookie } from 'hono/cookie';
 import type { UpstreamName } from '../model';
-import { queryPunches } from '../query/punch-query';
 import { buildDashboard } from '../web/dashboard-model';
-import type { WebDeps } from '../web/deps';
+import { LANG_COOKIE, parseLang } from '../web/i18n';
+import type { WebDeps } from '../web/port';
 import { readPunchParams, toPunchFilter } from '../web/punch-params';
 import { PUNCH_PAGE_SIZE, upstreamCursors } from '../web/punch-routes';
 import type { GuardEnv } from './guard';
@@ -14,12 +15,17 @@ const MAX_API_PAGE = 1000;
  * Punches come back as stored, with their delivery state per upstream.
  */
 export function registerApiRoutes(app: Hono<GuardEnv>, deps: WebDeps): void {
-  app.get('/api/dashboard', (c) => c.json(buildDashboard(deps), 200, { 'Cache-Control': 'no-store' }));
+  // Words in the language the page asks for (`?lang=`), else the reader's cookie; codes and numbers beside them.
+  app.get('/api/dashboard', (c) =>
+    c.json(buildDashboard(deps, parseLang(c.req.query('lang') ?? getCookie(c, LANG_COOKIE))), 200, {
+      'Cache-Control': 'no-store',
+    }),
+  );
 
   app.get('/api/punches', (c) => {
     const params = readPunchParams((n) => c.req.query(n));
     const size = Math.min(MAX_API_PAGE, Math.max(1, Number(c.req.query('pageSize')) || PUNCH_PAGE_SIZE));
-    const result = queryPunches(deps.punches.index, toPunchFilter(deps, params), params.page, size);
+    const result = deps.punches.query(toPunchFilter(deps, params), params.page, size);
     const cursors = upstreamCursors(deps);
     return c.json({
       total: result.total,
@@ -45,7 +51,7 @@ export function registerApiRoutes(app: Hono<GuardEnv>, deps: WebDeps): void {
         sources: w.sources,
         identities: { sichuanUserId: w.identities.sichuanUserId, deliUserId: w.identities.deliUserId },
         templates: w.templates.map((t) => ({ kind: t.kind, index: t.index, format: t.format })),
-        lastPunch: deps.punches.index.lastPunchOf(w.id),
+        lastPunch: deps.punches.lastPunchOf(w.id),
       }));
     return c.json({ total: workers.length, workers });
   });

@@ -1,6 +1,7 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { seeOther } from './redirect';
 import { SESSION_COOKIE, type Session, type SessionStore, safeEqual } from './sessions';
 
 export type GuardEnv = {
@@ -87,7 +88,7 @@ export function guard(options: {
     }
     if (!session && !viaToken) {
       if (path.startsWith('/api/')) return c.json({ error: 'login or API token required' }, 401);
-      return c.redirect('/login', 303);
+      return seeOther(c, '/login');
     }
     if (changing && !viaToken) {
       if (!sameOrigin(c)) return c.text('cross-site request refused', 403);

@@ -1,9 +1,14 @@
 import type { ClockSource } from '../model';
 import type { PunchPipeline } from '../pipeline/pipeline';
 import type { PunchJournal } from '../store/journal';
-import type { StateStore } from '../store/state';
 import { VERSION } from '../version';
-import { alertsOf, type HealthReport, type TerminalReport, type UpstreamReport } from './health';
+import { alertsOf, type HealthReport, healthAlert, type TerminalReport, type UpstreamReport } from './health';
+
+/** A file the gateway saves, and why its last save failed (until one works again). */
+export interface SavedFile {
+  readonly name: string;
+  readonly lastWriteError: { readonly message: string; readonly since: number } | undefined;
+}
 
 export interface HealthSources {
   readonly siteName: string;
@@ -11,7 +16,7 @@ export interface HealthSources {
   readonly journal: PunchJournal;
   readonly pipeline: PunchPipeline;
   /** Files whose failed saves a person must hear about (state, cursors). */
-  readonly stores: readonly StateStore[];
+  readonly stores: readonly SavedFile[];
   readonly terminals: () => TerminalReport[];
   readonly upstreams: () => UpstreamReport[];
   /** Alerts of parts that keep their own (the self-updater). */
@@ -34,14 +39,17 @@ export class HealthService {
     const upstreams = this.sources.upstreams();
     const alerts = alertsOf(terminals, upstreams, journal.corruptLines, pipeline.unmatchedPins());
     for (const store of stores) {
-      if (store.lastWriteError)
-        alerts.unshift(`data disk: cannot save ${store.name} (${store.lastWriteError.message})`);
+      if (store.lastWriteError) {
+        alerts.unshift(
+          healthAlert({ code: 'storeUnsaved', store: store.name, error: store.lastWriteError.message }),
+        );
+      }
     }
-    alerts.push(...this.sources.moreAlerts());
+    for (const detail of this.sources.moreAlerts()) alerts.push(healthAlert({ code: 'note', detail }));
     const journalProblem = pipeline.journalProblem();
     if (journalProblem) {
       alerts.unshift(
-        `journal cannot store punches (${journalProblem.message}); ${journalProblem.held} held in memory, the rest wait in the terminals`,
+        healthAlert({ code: 'journalRefusing', error: journalProblem.message, held: journalProblem.held }),
       );
     }
     return {
@@ -56,7 +64,8 @@ export class HealthService {
       },
       terminals,
       upstreams,
-      alerts,
+      alerts: alerts.map((a) => a.text),
+      alertDetails: alerts,
     };
   }
 }

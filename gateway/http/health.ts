@@ -22,7 +22,64 @@ export interface HealthReport {
   readonly journal: { readonly lastSeq: number; readonly segments: number; readonly corruptLines: number };
   readonly terminals: readonly TerminalReport[];
   readonly upstreams: readonly UpstreamReport[];
+  /** What a person should look at, in English (logs, monitoring). */
   readonly alerts: readonly string[];
+  /** The same alerts, each with a code and its facts, so the page can say them in its language. */
+  readonly alertDetails: readonly HealthAlert[];
+}
+
+/**
+ * An alert's facts; `text` is its English line (`alerts`). Words a part passes on from a peer
+ * (an error message, a platform's note) stay in `error`/`detail` as they came.
+ */
+export type AlertFacts =
+  | { readonly code: 'terminalOffline'; readonly terminalId: string; readonly error?: string }
+  | { readonly code: 'terminalFull'; readonly terminalId: string }
+  | { readonly code: 'terminalDevice'; readonly terminalId: string; readonly detail: string }
+  | { readonly code: 'terminalClock'; readonly terminalId: string; readonly seconds: number }
+  | {
+      readonly code: 'unmatchedPins';
+      readonly terminalId: string;
+      readonly pins: readonly string[];
+      readonly more: boolean;
+    }
+  | { readonly code: 'upstreamConfig'; readonly upstream: string; readonly detail: string }
+  | { readonly code: 'journalCorrupt'; readonly lines: number }
+  | { readonly code: 'storeUnsaved'; readonly store: string; readonly error: string }
+  | { readonly code: 'journalRefusing'; readonly error: string; readonly held: number }
+  | { readonly code: 'note'; readonly detail: string };
+
+export type AlertCode = AlertFacts['code'];
+export type HealthAlert = AlertFacts & { readonly text: string };
+
+/** The English line of an alert, as /healthz and the logs have always said it. */
+export function alertText(facts: AlertFacts): string {
+  switch (facts.code) {
+    case 'terminalOffline':
+      return `terminal ${facts.terminalId} offline${facts.error ? `: ${facts.error}` : ''}`;
+    case 'terminalFull':
+      return `terminal ${facts.terminalId} is full: not every worker fits`;
+    case 'terminalDevice':
+      return `terminal ${facts.terminalId}: ${facts.detail}`;
+    case 'terminalClock':
+      return `terminal ${facts.terminalId} clock is off by ${facts.seconds} s`;
+    case 'unmatchedPins':
+      return `terminal ${facts.terminalId}: punches from PIN(s) not on the roster: ${facts.pins.join(', ')}${facts.more ? ', …' : ''}`;
+    case 'upstreamConfig':
+      return `${facts.upstream}: ${facts.detail}`;
+    case 'journalCorrupt':
+      return `journal: ${facts.lines} unreadable line(s) skipped`;
+    case 'storeUnsaved':
+      return `data disk: cannot save ${facts.store} (${facts.error})`;
+    case 'journalRefusing':
+      return `journal cannot store punches (${facts.error}); ${facts.held} held in memory, the rest wait in the terminals`;
+    case 'note':
+      return facts.detail;
+  }
+}
+
+export function healthAlert(facts: AlertFacts): HealthAlert {
+  return { ...facts, text: alertText(facts) };
 }
 
 /** What the health report and the page call an alert: things a person should look at. */
@@ -31,14 +88,16 @@ export function alertsOf(
   upstreams: readonly UpstreamReport[],
   corruptLines: number,
   unmatched: readonly UnmatchedPin[] = [],
-): string[] {
-  const alerts: string[] = [];
+): HealthAlert[] {
+  const alerts: HealthAlert[] = [];
   for (const t of terminals) {
-    if (!t.online) alerts.push(`terminal ${t.id} offline${t.lastError ? `: ${t.lastError}` : ''}`);
-    if (t.roster?.full) alerts.push(`terminal ${t.id} is full: not every worker fits`);
-    for (const alert of t.alerts ?? []) alerts.push(`terminal ${t.id}: ${alert}`);
+    const terminalId = t.id;
+    if (!t.online) alerts.push(healthAlert({ code: 'terminalOffline', terminalId, error: t.lastError }));
+    if (t.roster?.full) alerts.push(healthAlert({ code: 'terminalFull', terminalId }));
+    for (const detail of t.alerts ?? [])
+      alerts.push(healthAlert({ code: 'terminalDevice', terminalId, detail }));
     if (t.clockOffsetSeconds !== undefined && Math.abs(t.clockOffsetSeconds) > 300) {
-      alerts.push(`terminal ${t.id} clock is off by ${t.clockOffsetSeconds} s`);
+      alerts.push(healthAlert({ code: 'terminalClock', terminalId, seconds: t.clockOffsetSeconds }));
     }
   }
   const byTerminal = new Map<string, string[]>();
@@ -48,14 +107,17 @@ export function alertsOf(
     else byTerminal.set(u.terminalId, [u.pin]);
   }
   for (const [terminalId, pins] of byTerminal) {
-    const shown = pins.slice(0, 10).join(', ');
     alerts.push(
-      `terminal ${terminalId}: punches from PIN(s) not on the roster: ${shown}${pins.length > 10 ? ', …' : ''}`,
+      healthAlert({ code: 'unmatchedPins', terminalId, pins: pins.slice(0, 10), more: pins.length > 10 }),
     );
   }
   for (const u of upstreams) {
-    if (u.health.configAlert) alerts.push(`${u.upstream}: ${u.health.configAlert}`);
+    if (u.health.configAlert) {
+      alerts.push(
+        healthAlert({ code: 'upstreamConfig', upstream: u.upstream, detail: u.health.configAlert }),
+      );
+    }
   }
-  if (corruptLines > 0) alerts.push(`journal: ${corruptLines} unreadable line(s) skipped`);
+  if (corruptLines > 0) alerts.push(healthAlert({ code: 'journalCorrupt', lines: corruptLines }));
   return alerts;
 }

@@ -1,36 +1,52 @@
 import { Hono } from 'hono';
 import { clientAddress, type GuardEnv } from '../http/guard';
+import { seeOther } from '../http/redirect';
 import { field, type PageRoutes, pageContext, type WebContext } from './context';
-import type { WebDeps } from './deps';
+import { Flash } from './flash';
+import { sayPasswordProblem } from './form-words';
 import { text } from './i18n';
 import type { PageAuth } from './page-auth';
 import { AccountPage } from './pages/auth';
+import type { WebDeps } from './port';
 
-/** `/account`: the admin password change (disabled when the configuration holds the hash). */
+type Outcome = { error?: string; ok?: string };
+
+/**
+ * `/account`: the admin password change (disabled when the configuration holds the hash). The POST
+ * answers 303 back to `/account`, which shows the outcome once (post/redirect/get).
+ */
 export function accountRoutes(deps: WebDeps, auth: PageAuth): PageRoutes {
+  const flash = new Flash<Outcome>();
   const routes = new Hono<GuardEnv>();
   routes.get('/', (c) =>
-    c.html(<AccountPage page={pageContext(c, deps.siteName)} fromConfig={auth.credentials.fromConfig} />),
+    c.html(
+      <AccountPage
+        page={pageContext(c, deps.siteName)}
+        fromConfig={auth.credentials.fromConfig}
+        {...(flash.take(c) ?? {})}
+      />,
+    ),
   );
-  routes.post('/password', (c) => changePassword(c, deps, auth));
+  routes.post('/password', async (c) => {
+    flash.put(c, await changePassword(c, deps, auth));
+    return seeOther(c, '/account');
+  });
   return routes;
 }
 
-async function changePassword(c: WebContext, deps: WebDeps, auth: PageAuth): Promise<Response> {
+async function changePassword(c: WebContext, deps: WebDeps, auth: PageAuth): Promise<Outcome> {
   const p = pageContext(c, deps.siteName);
   const body = await c.req.parseBody();
   const next = field(body, 'password');
-  const render = (status: 200 | 400, notice: { error?: string; ok?: string }) =>
-    c.html(<AccountPage page={p} fromConfig={auth.credentials.fromConfig} {...notice} />, status);
-  if (next !== field(body, 'repeat')) return render(400, { error: text(p.lang, 'passwordMismatch') });
-  if (auth.limiter.take(clientAddress(c)) > 0) return render(400, { error: text(p.lang, 'tooManyAttempts') });
+  if (next !== field(body, 'repeat')) return { error: text(p.lang, 'passwordMismatch') };
+  if (auth.limiter.take(clientAddress(c)) > 0) return { error: text(p.lang, 'tooManyAttempts') };
   try {
     await auth.credentials.change(field(body, 'current'), next);
   } catch (error) {
-    return render(400, { error: (error as Error).message });
+    return { error: sayPasswordProblem(p.lang, (error as Error).message).text };
   }
   // Whoever knew the old password is logged out; the one who changed it stays.
   auth.sessions.destroyAllBut(c.get('session')?.id);
   deps.logger.info({}, 'web: admin password changed');
-  return render(200, { ok: text(p.lang, 'passwordChanged') });
+  return { ok: text(p.lang, 'passwordChanged') };
 }

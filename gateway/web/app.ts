@@ -1,29 +1,33 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { registerApiRoutes } from '../http/api';
 import { type GuardEnv, guard } from '../http/guard';
 import { accountRoutes } from './account-routes';
 import { dashboardRoutes } from './dashboard-routes';
-import type { WebDeps } from './deps';
 import { EnrolmentJobs } from './enrolment-jobs';
 import { enrolmentApiRoutes, enrolmentRoutes } from './enrolment-routes';
+import { Flash } from './flash';
 import { assetRoutes, isOpenPath, langRoutes } from './open-routes';
 import { PageAuth } from './page-auth';
+import type { WebDeps } from './port';
 import { punchCsvRoutes } from './punch-csv';
 import { punchRoutes } from './punch-routes';
 import { registrationRoutes } from './registration-routes';
-import { securityHeaders, uploadLimit } from './security';
+import { uploadLimit } from './security';
 import { sessionRoutes } from './session-routes';
 import { setupRoutes } from './setup-routes';
 import { terminalRoutes } from './terminal-routes';
 import { UpstreamErrorLog } from './upstream-errors';
 import { upstreamRoutes } from './upstream-routes';
+import type { WorkerNotice } from './worker-detail';
 import { workerRoutes } from './worker-routes';
 
 export interface WebApp {
   readonly app: Hono<GuardEnv>;
-  /** Loads the password and starts the punch index (which scans the journal in the background). */
+  /** Loads the password (the punches come from the query store, a part of its own). */
   start(): Promise<void>;
   stop(): void;
+  /** Whether a request carries a logged-in session. */
+  signedIn(c: Context): boolean;
 }
 
 /**
@@ -37,9 +41,11 @@ export function createWebApp(given: WebDeps): WebApp {
   const deps: WebDeps = { ...given, health: () => errors.observe(given.health()) };
   const auth = new PageAuth(deps);
   const jobs = new EnrolmentJobs(deps);
+  // What a POST about a worker leaves for their page (post/redirect/get), shared by both route files.
+  const workerNotices = new Flash<WorkerNotice>();
   const app = new Hono<GuardEnv>();
 
-  app.use('*', securityHeaders());
+  // Security headers and the Host check come first, from the gateway's HTTP app it is mounted on.
   app.use('*', uploadLimit());
   app.route('/assets', assetRoutes());
   app.route('/lang', langRoutes());
@@ -49,8 +55,8 @@ export function createWebApp(given: WebDeps): WebApp {
   app.route('/account', accountRoutes(deps, auth));
   app.route('/', dashboardRoutes(deps));
   app.route('/workers/new', registrationRoutes(deps));
-  app.route('/workers', workerRoutes(deps, jobs));
-  app.route('/workers', enrolmentRoutes(deps, jobs));
+  app.route('/workers', workerRoutes(deps, jobs, workerNotices));
+  app.route('/workers', enrolmentRoutes(deps, jobs, workerNotices));
   app.route('/api/enrolments', enrolmentApiRoutes(jobs));
   app.route('/punches', punchRoutes(deps));
   app.route('/punches.csv', punchCsvRoutes(deps));
@@ -62,8 +68,8 @@ export function createWebApp(given: WebDeps): WebApp {
     app,
     start: async () => {
       await auth.load();
-      void deps.punches.start();
     },
-    stop: () => deps.punches.stop(),
+    stop: () => undefined,
+    signedIn: (c) => auth.signedIn(c),
   };
 }

@@ -21,6 +21,7 @@ export const ASSET_MANIFEST: Readonly<Record<string, AssetEntry>> = {
   'uPlot.min.css': { file: 'node_modules/uplot/dist/uPlot.min.css', type: 'text/css; charset=utf-8' },
   'app.js': { file: 'gateway/web/static/app.js', type: 'text/javascript; charset=utf-8' },
   'app.css': { file: 'gateway/web/static/app.css', type: 'text/css; charset=utf-8' },
+  'favicon.svg': { file: 'gateway/web/static/favicon.svg', type: 'image/svg+xml' },
 };
 
 export interface LoadedAsset {

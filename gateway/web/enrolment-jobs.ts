@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TemplateKind } from '../model';
-import type { WebDeps } from './deps';
 import type { EnrolmentJob } from './pages/workers';
+import type { WebDeps } from './port';
 
 const ENROL_TIMEOUT_MS = 120_000;
 /** Enough for every enrolment a site manager follows at once; older ones are forgotten. */

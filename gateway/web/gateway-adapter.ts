@@ -2,20 +2,20 @@ import type { GatewayConfig, TerminalConfig } from '../../config/schema';
 import type { EventBus } from '../events';
 import type { HealthReport } from '../http/health';
 import type { Logger } from '../model';
-import { PunchIndexFeed } from '../query/index-feed';
+import type { PunchReader } from '../query/punch-query';
 import type { EnrolmentService } from '../roster/enrolment';
 import type { Roster } from '../roster/roster';
-import type { PunchJournal } from '../store/journal';
 import type { TerminalSet } from '../terminals/terminal-set';
 import type { UpstreamSet } from '../upstreams/upstream-set';
-import type { WebDeps } from './deps';
+import type { WebDeps } from './port';
 
 /** The running parts the page is built on; the composition root hands them over once they are open. */
 export interface PageParts {
   readonly config: GatewayConfig;
   readonly dataDir: string;
   readonly configFile?: string;
-  readonly journal: PunchJournal;
+  /** The query store: the punches the page lists, counts and exports. */
+  readonly punches: PunchReader;
   readonly bus: EventBus;
   readonly roster: Roster;
   readonly terminals: TerminalSet;
@@ -32,7 +32,8 @@ export interface PageParts {
  */
 export function adaptGateway(parts: PageParts, logger: Logger): WebDeps {
   const { config, terminals, upstreams, roster } = parts;
-  const punches = new PunchIndexFeed({ journal: parts.journal, bus: parts.bus, logger });
+  // Kept here, as the page edits the terminal list live through `reloadTerminals`.
+  const names = new Map(config.terminals.map((t) => [t.id, t.name]));
   return {
     siteName: config.site.name,
     timezone: config.site.timezone,
@@ -41,12 +42,16 @@ export function adaptGateway(parts: PageParts, logger: Logger): WebDeps {
     apiToken: config.http.apiToken,
     configFile: parts.configFile,
     logger,
-    punches,
+    punches: parts.punches,
     roster,
     health: () => parts.health(),
     terminals: () => terminals.list(),
     terminal: (id) => terminals.get(id),
-    reloadTerminals: (list) => parts.reloadTerminals(list),
+    reloadTerminals: async (list) => {
+      await parts.reloadTerminals(list);
+      names.clear();
+      for (const t of list) names.set(t.id, t.name);
+    },
     registration: () => upstreams.registration(),
     upstreamNames: () => upstreams.names,
     outboxCursor: (name) => upstreams.outbox(name)?.cursor,
@@ -72,11 +77,12 @@ export function adaptGateway(parts: PageParts, logger: Logger): WebDeps {
     rosterSyncState: (terminalId) => {
       const status = terminals.reconciler(terminalId)?.status();
       if (!status) return undefined;
-      if (!status.applicable) return 'n/a';
-      if (status.full) return `full (${status.pending} pending)`;
-      if (status.lastError) return `error: ${status.lastError}`;
-      return status.inSync ? 'in sync' : `${status.pending} pending`;
+      if (!status.applicable) return { kind: 'notApplicable' };
+      if (status.full) return { kind: 'full', pending: status.pending };
+      if (status.lastError) return { kind: 'error', pending: status.pending, error: status.lastError };
+      return status.inSync ? { kind: 'inSync' } : { kind: 'pending', pending: status.pending };
     },
+    terminalName: (terminalId) => names.get(terminalId) || undefined,
     enrol: (workerId, kind, terminalId, signal) =>
       parts.enrolment.enrolFromPage(workerId, kind, terminalId, signal),
   };

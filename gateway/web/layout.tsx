@@ -1,7 +1,17 @@
 import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
+import type { Said } from './alert-words';
 import { assetUrl } from './assets';
-import { type Lang, type TextKey, text } from './i18n';
+import { type Lang, say, type TextKey, text } from './i18n';
+
+/** Times are written by time-format.ts alone; re-exported for the pages that import them from here. */
+export { formatShortTime, formatTime } from './time-format';
+
+/** A terminal offered in a select or listed by name (the page shows names, not ids). */
+export interface TerminalChoice {
+  readonly id: string;
+  readonly name: string;
+}
 
 export interface PageContext {
   readonly lang: Lang;
@@ -24,6 +34,20 @@ export function t(page: PageContext, key: TextKey): string {
   return text(page.lang, key);
 }
 
+/** A label followed by the language's colon (`名称：`, `Name: `). */
+export function tl(page: PageContext, key: TextKey): string {
+  return `${text(page.lang, key)}${page.lang === 'en' ? ': ' : '：'}`;
+}
+
+/** `t` with values for the text's `{name}` places. */
+export function tv(
+  page: PageContext,
+  key: TextKey,
+  values: Readonly<Record<string, string | number>>,
+): string {
+  return say(page.lang, key, values);
+}
+
 /** The hidden field every form that changes something carries. */
 export function Csrf(props: { page: PageContext }) {
   return <input type="hidden" name="_csrf" value={props.page.csrf ?? ''} />;
@@ -40,6 +64,7 @@ export function Layout(props: { page: PageContext; title: string; children?: Chi
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <meta name="csrf-token" content={page.csrf ?? ''} />
           <title>{`${props.title} · ${page.siteName}`}</title>
+          <link rel="icon" type="image/svg+xml" href={assetUrl('favicon.svg')} />
           <link rel="stylesheet" href={assetUrl('app.css')} />
           {(props.scripts ?? []).includes('uPlot.iife.min.js') && (
             <link rel="stylesheet" href={assetUrl('uPlot.min.css')} />
@@ -83,7 +108,12 @@ function TopBar(props: { page: PageContext }) {
         </nav>
       )}
       <span class="tools">
-        <a href={`/lang/${other}?back=${encodeURIComponent(page.path)}`} id="lang-switch">
+        <a
+          href={`/lang/${other}?back=${encodeURIComponent(page.path)}`}
+          id="lang-switch"
+          lang={other === 'en' ? 'en' : 'zh-CN'}
+          translate="no"
+        >
           {other === 'en' ? 'English' : '中文'}
         </a>
         {page.csrf !== undefined && (
@@ -107,28 +137,27 @@ export function Notice(props: { kind: 'ok' | 'error'; children?: Child }) {
   );
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** `YYYY-MM-DD HH:mm:ss` in the site's zone (formatters are costly to build, so kept per zone). */
-export function formatTime(ms: number | undefined, timezone: string): string {
-  if (ms === undefined || !Number.isFinite(ms)) return '—';
-  let format = formatters.get(timezone);
-  if (!format) {
-    format = makeFormatter(timezone);
-    formatters.set(timezone, format);
-  }
-  return format.format(ms);
+/** A text whose `backticked` parts are commands or file names: shown as code, never translated. */
+export function CodeText(props: { text: string }) {
+  return (
+    <>{props.text.split('`').map((part, i) => (i % 2 === 1 ? <code translate="no">{part}</code> : part))}</>
+  );
 }
 
-function makeFormatter(timezone: string): Intl.DateTimeFormat {
-  return new Intl.DateTimeFormat('sv-SE', {
-    timeZone: timezone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hour12: false,
-  });
+/** A message and, beside it, a peer's own words as data (kept as they came, never translated). */
+export function SaidText(props: { said: Said }) {
+  const { said } = props;
+  return (
+    <>
+      {said.text}
+      {said.raw && (
+        <>
+          {' '}
+          <small class="raw" translate="no">
+            {said.raw}
+          </small>
+        </>
+      )}
+    </>
+  );
 }

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { setCookie } from 'hono/cookie';
 import type { GuardEnv } from '../http/guard';
+import { seeOther } from '../http/redirect';
 import { readAsset } from './assets';
 import type { PageRoutes } from './context';
 import { LANG_COOKIE } from './i18n';
@@ -32,9 +33,8 @@ export function langRoutes(): PageRoutes {
   routes.get('/:lang', (c) => {
     const lang = c.req.param('lang') === 'en' ? 'en' : 'zh';
     setCookie(c, LANG_COOKIE, lang, { path: '/', sameSite: 'Strict', maxAge: 365 * 86_400 });
-    const back = c.req.query('back') ?? '/';
-    // Only a local path: never an open redirect.
-    return c.redirect(back.startsWith('/') && !back.startsWith('//') ? back : '/', 303);
+    // Only a path on this origin: `/\evil.example` or `/\t/evil.example` would leave it.
+    return seeOther(c, c.req.query('back'));
   });
   return routes;
 }

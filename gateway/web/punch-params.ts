@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import type { UpstreamName } from '../model';
 import type { PunchFilter } from '../query/punch-query';
-import type { WebDeps } from './deps';
+import type { WebDeps } from './port';
 import { searchWorkers } from './worker-search';
 
 export interface PunchParams {

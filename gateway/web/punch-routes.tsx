@@ -1,30 +1,37 @@
 import { Hono } from 'hono';
 import type { GuardEnv } from '../http/guard';
 import type { UpstreamName } from '../model';
-import type { IndexedPunch } from '../query/punch-index';
-import { queryPunches } from '../query/punch-query';
+import type { StoredPunch } from '../query/punch-query';
 import { type PageRoutes, pageContext } from './context';
-import type { WebDeps } from './deps';
-import { formatTime } from './layout';
+import { terminalLabel } from './dashboard-model';
+import { type Lang, say } from './i18n';
 import { PunchesPage, type PunchRowView } from './pages/punches';
+import type { WebDeps } from './port';
 import { readPunchParams, toPunchFilter } from './punch-params';
+import { formatShortTime, formatTime } from './time-format';
 
 export const PUNCH_PAGE_SIZE = 50;
 
 export function punchRowView(
   deps: WebDeps,
-  punch: IndexedPunch,
+  lang: Lang,
+  punch: StoredPunch,
   cursors: ReadonlyArray<[UpstreamName, number]>,
+  nowMs = Date.now(),
 ): PunchRowView {
   return {
     seq: punch.seq,
     at: formatTime(punch.atMs, deps.timezone),
-    name: punch.workerId ? (deps.roster.get(punch.workerId)?.name ?? punch.workerId) : `PIN ${punch.pin}`,
+    short: formatShortTime(punch.atMs, deps.timezone, nowMs),
+    name: punch.workerId
+      ? (deps.roster.get(punch.workerId)?.name ?? punch.workerId)
+      : say(lang, 'pinN', { n: punch.pin }),
     pin: punch.pin,
     terminalId: punch.terminalId,
+    terminalName: terminalLabel(deps, punch.terminalId),
     direction: punch.direction,
     method: punch.method,
-    flags: punch.flags.join(' '),
+    flags: punch.flags,
     delivery: cursors.map(([upstream, cursor]) => ({ upstream, delivered: punch.seq <= cursor })),
   };
 }
@@ -39,20 +46,16 @@ export function punchRoutes(deps: WebDeps): PageRoutes {
   const routes = new Hono<GuardEnv>();
   routes.get('/', (c) => {
     const params = readPunchParams((n) => c.req.query(n));
-    const result = queryPunches(
-      deps.punches.index,
-      toPunchFilter(deps, params),
-      params.page,
-      PUNCH_PAGE_SIZE,
-    );
+    const result = deps.punches.query(toPunchFilter(deps, params), params.page, PUNCH_PAGE_SIZE);
     const cursors = upstreamCursors(deps);
+    const page = pageContext(c, deps.siteName);
     return c.html(
       <PunchesPage
-        page={pageContext(c, deps.siteName)}
+        page={page}
         params={params}
         result={result}
-        rows={result.rows.map((p) => punchRowView(deps, p, cursors))}
-        terminalIds={deps.punches.index.terminals.values}
+        rows={result.rows.map((p) => punchRowView(deps, page.lang, p, cursors))}
+        terminals={deps.punches.terminalIds().map((id) => ({ id, name: terminalLabel(deps, id) }))}
         upstreams={deps.upstreamNames()}
         indexReady={deps.punches.isReady}
       />,

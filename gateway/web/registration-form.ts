@@ -1,6 +1,8 @@
+import { idNumberBirthDate, idNumberProblem } from '../../lib/id-number';
+import { imageHeader, isImageHeader } from '../../lib/image-header';
 import { field } from './context';
-import type { RegistrationForm } from './deps';
 import type { RegisterValues } from './pages/workers';
+import type { RegistrationForm } from './port';
 
 const TEXT_FIELDS = [
   'name',
@@ -14,8 +16,7 @@ const TEXT_FIELDS = [
   'userType',
 ] as const;
 const REQUIRED = ['name', 'idCardNo', 'nation', 'birthday', 'address', 'idIssuer', 'idPeriod'] as const;
-const MAX_PHOTO_BYTES = 2 * 1024 * 1024;
-const ID_NUMBER = /^\d{17}[\dXx]$/;
+export const MAX_PHOTO_BYTES = 2 * 1024 * 1024;
 const ID_PERIOD = /^\d{8}-(\d{8}|长期)$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -31,16 +32,32 @@ export function checkRegistration(values: RegisterValues): string | undefined {
   for (const name of REQUIRED) {
     if (!values[name]) return `${name}: required`;
   }
-  if (!ID_NUMBER.test(values.idCardNo!)) return 'idCardNo: 18 characters, digits (last may be X)';
+  const idProblem = idNumberProblem(values.idCardNo!);
+  if (idProblem) return `idCardNo: ${idProblem}`;
   if (!DATE.test(values.birthday!)) return 'birthday: yyyy-MM-dd';
+  const born = idNumberBirthDate(values.idCardNo!);
+  if (born !== values.birthday) return `birthday: the ID number says ${born}`;
   if (!ID_PERIOD.test(values.idPeriod!)) return 'idPeriod: yyyyMMdd-yyyyMMdd or yyyyMMdd-长期';
   return undefined;
 }
 
-/** An uploaded photo's bytes; undefined when missing, empty or over 2 MB. */
-export async function photoOf(value: unknown): Promise<Uint8Array | undefined> {
-  if (!(value instanceof File) || value.size === 0 || value.size > MAX_PHOTO_BYTES) return undefined;
-  return new Uint8Array(await value.arrayBuffer());
+/** An uploaded photo's bytes, or what is wrong with it (named by its field). */
+export type PhotoUpload = { readonly bytes: Uint8Array } | { readonly problem: string };
+
+/**
+ * A photo is taken for what its bytes are, a JPEG or a PNG whose header holds together, never for
+ * its file name or the type the browser claims. Too big, missing and not-an-image each say so.
+ */
+export async function photoOf(value: unknown, name: string): Promise<PhotoUpload> {
+  if (!(value instanceof File) || value.size === 0) return { problem: `${name}: required` };
+  if (value.size > MAX_PHOTO_BYTES) {
+    const mb = (value.size / 1024 / 1024).toFixed(1);
+    return { problem: `${name}: ${mb} MB is larger than the ${MAX_PHOTO_BYTES / 1024 / 1024} MB allowed` };
+  }
+  const bytes = new Uint8Array(await value.arrayBuffer());
+  const header = imageHeader(bytes);
+  if (!isImageHeader(header)) return { problem: `${name}: ${header.problem}` };
+  return { bytes };
 }
 
 /** RegistData's fields from checked values (see `checkRegistration`). */

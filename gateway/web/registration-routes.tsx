@@ -1,66 +1,79 @@
 import { Hono } from 'hono';
 import type { GuardEnv } from '../http/guard';
+import { seeOther } from '../http/redirect';
 import { type PageRoutes, pageContext, type WebContext } from './context';
-import type { RegistrationForm, WebDeps } from './deps';
+import { Flash } from './flash';
 import { text } from './i18n';
 import { RegisterPage } from './pages/workers';
+import type { RegistrationForm, WebDeps } from './port';
 import { checkRegistration, photoOf, registerValues, registrationForm } from './registration-form';
+
+/** What the POST leaves for the page its 303 leads to. */
+interface Outcome {
+  /** What was typed, kept after an error (never the photos: the browser sends them again only if chosen again). */
+  readonly values?: Record<string, string>;
+  readonly error?: string;
+  /** The error is the form's own: nothing went to the platform. */
+  readonly errorIsLocal?: boolean;
+  readonly userId?: string;
+  readonly workerId?: string;
+}
 
 /**
  * `/workers/new`: registers a worker on the Sichuan platform (RegistData), then stores them in the
- * roster under the userId the platform gave. Mounted before `/workers`, whose `/:id` would take "new".
+ * roster under the userId the platform gave. The POST answers 303 back here (post/redirect/get): a
+ * reload shows the page and never registers the worker a second time. Mounted before `/workers`,
+ * whose `/:id` would take "new".
  */
 export function registrationRoutes(deps: WebDeps): PageRoutes {
+  const outcomes = new Flash<Outcome>();
   const routes = new Hono<GuardEnv>();
-  routes.get('/', (c) =>
-    c.html(
+  routes.get('/', (c) => {
+    const outcome = outcomes.take(c) ?? {};
+    return c.html(
       <RegisterPage
         page={pageContext(c, deps.siteName)}
-        values={{}}
+        values={outcome.values ?? {}}
         available={deps.registration() !== undefined}
+        error={outcome.error}
+        errorIsLocal={outcome.errorIsLocal}
+        userId={outcome.userId}
+        workerId={outcome.workerId}
       />,
-    ),
-  );
-  routes.post('/', (c) => register(c, deps));
+    );
+  });
+  routes.post('/', async (c) => {
+    outcomes.put(c, await register(c, deps));
+    return seeOther(c, '/workers/new');
+  });
   return routes;
 }
 
-type Outcome = { error?: string; userId?: string; workerId?: string };
-
-async function register(c: WebContext, deps: WebDeps): Promise<Response> {
+async function register(c: WebContext, deps: WebDeps): Promise<Outcome> {
   const p = pageContext(c, deps.siteName);
   const body = await c.req.parseBody();
   const values = registerValues(body);
-  // After a success the form starts empty for the next worker; after an error it keeps what was typed.
-  const render = (status: 200 | 400 | 502, outcome: Outcome) =>
-    c.html(
-      <RegisterPage
-        page={p}
-        values={outcome.userId ? {} : values}
-        available={deps.registration() !== undefined}
-        {...outcome}
-      />,
-      status,
-    );
+  const local = (error: string): Outcome => ({ values, error, errorIsLocal: true });
   const registration = deps.registration();
-  if (!registration) return render(400, { error: text(p.lang, 'noSichuan') });
+  if (!registration) return local(text(p.lang, 'noSichuan'));
   const problem = checkRegistration(values);
-  if (problem) return render(400, { error: problem });
-  const idPhoto = await photoOf(body['idPhoto']);
-  const photo = await photoOf(body['photo']);
-  if (!idPhoto || !photo)
-    return render(400, { error: 'ID photo and live photo are required (JPEG/PNG ≤ 2 MB)' });
-  const form = registrationForm(values, idPhoto, photo);
+  if (problem) return local(problem);
+  const idPhoto = await photoOf(body['idPhoto'], 'idPhoto');
+  if ('problem' in idPhoto) return local(idPhoto.problem);
+  const photo = await photoOf(body['photo'], 'photo');
+  if ('problem' in photo) return local(photo.problem);
+  const form = registrationForm(values, idPhoto.bytes, photo.bytes);
   let userId: string;
   try {
     ({ userId } = await registration.register(form));
   } catch (error) {
     deps.logger.warn({ error: (error as Error).message }, 'web: RegistData failed');
-    return render(502, { error: (error as Error).message });
+    return { values, error: (error as Error).message, errorIsLocal: false };
   }
   const workerId = await storeRegistered(deps, form, userId);
   deps.logger.info({ userId, workerId }, 'web: worker registered on Sichuan');
-  return render(200, { userId, workerId });
+  // After a success the form starts empty for the next worker.
+  return { userId, workerId };
 }
 
 /** The registered worker in the roster (source local), the live photo as face photo; their gateway id. */

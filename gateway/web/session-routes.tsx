@@ -1,26 +1,27 @@
 import { Hono } from 'hono';
 import { deleteCookie } from 'hono/cookie';
 import { clientAddress, type GuardEnv } from '../http/guard';
+import { seeOther } from '../http/redirect';
 import { SESSION_COOKIE } from '../http/sessions';
 import { field, type PageRoutes, pageContext, type WebContext } from './context';
-import type { WebDeps } from './deps';
 import { text } from './i18n';
 import type { PageAuth } from './page-auth';
 import { LoginPage } from './pages/auth';
+import type { WebDeps } from './port';
 
 /** `/login` and `/logout`: a session starts with the admin password and ends on request. */
 export function sessionRoutes(deps: WebDeps, auth: PageAuth): PageRoutes {
   const routes = new Hono<GuardEnv>();
   routes.get('/login', (c) => {
-    if (!auth.credentials.isSet) return c.redirect('/setup', 303);
-    if (c.get('session')) return c.redirect('/', 303);
+    if (!auth.credentials.isSet) return seeOther(c, '/setup');
+    if (c.get('session')) return seeOther(c, '/');
     return c.html(<LoginPage page={pageContext(c, deps.siteName)} />);
   });
   routes.post('/login', (c) => logIn(c, deps, auth));
   routes.post('/logout', (c) => {
     auth.sessions.destroy(c.get('session')?.id);
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
-    return c.redirect('/login', 303);
+    return seeOther(c, '/login');
   });
   return routes;
 }
@@ -32,7 +33,7 @@ async function logIn(c: WebContext, deps: WebDeps, auth: PageAuth): Promise<Resp
     c.header('Retry-After', String(wait));
     return c.html(<LoginPage page={p} error={text(p.lang, 'tooManyAttempts')} />, 429);
   }
-  if (!auth.credentials.isSet) return c.redirect('/setup', 303);
+  if (!auth.credentials.isSet) return seeOther(c, '/setup');
   const body = await c.req.parseBody();
   if (!(await auth.credentials.verify(field(body, 'password')))) {
     deps.logger.warn({ client: clientAddress(c) }, 'web: failed login');
@@ -42,5 +43,5 @@ async function logIn(c: WebContext, deps: WebDeps, auth: PageAuth): Promise<Resp
   auth.sessions.destroy(c.get('session')?.id);
   auth.startSession(c);
   deps.logger.info({ client: clientAddress(c) }, 'web: login');
-  return c.redirect('/', 303);
+  return seeOther(c, '/');
 }

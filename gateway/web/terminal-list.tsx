@@ -1,7 +1,7 @@
 import type { ConfigDocumentEditor } from './config-document';
 import { pageContext, type WebContext } from './context';
-import type { WebDeps } from './deps';
 import { type PageNotice, type TerminalRow, TerminalsPage } from './pages/terminals';
+import type { WebDeps } from './port';
 import { isRawTerminal, type RawTerminal } from './terminal-form';
 
 /**

@@ -1,21 +1,26 @@
 import { Hono } from 'hono';
 import type { GuardEnv } from '../http/guard';
+import { seeOther } from '../http/redirect';
 import type { UpstreamName } from '../model';
 import { ConfigDocumentEditor } from './config-document';
 import { field, type PageRoutes, pageContext, type WebContext } from './context';
-import type { WebDeps } from './deps';
+import { Flash } from './flash';
 import { text } from './i18n';
 import type { PageNotice } from './pages/terminals';
 import { UpstreamsPage } from './pages/upstreams';
+import type { WebDeps } from './port';
 import type { UpstreamErrorLog } from './upstream-errors';
 import { isPageSecret, secretStates, setSecret } from './upstream-secrets';
 
-type Render = (c: WebContext, notice?: PageNotice, status?: 200 | 400) => Promise<Response>;
-
-/** `/upstreams`: each platform's state and recent errors, retry now, and replacing its secrets. */
+/**
+ * `/upstreams`: each platform's state and recent errors, retry now, and replacing its secrets. Each
+ * POST answers 303 back to `/upstreams`, which shows its outcome once (post/redirect/get).
+ */
 export function upstreamRoutes(deps: WebDeps, errors: UpstreamErrorLog): PageRoutes {
   const editor = deps.configFile ? new ConfigDocumentEditor(deps.configFile) : undefined;
-  const render: Render = async (c, notice, status = 200) =>
+  const notices = new Flash<PageNotice>();
+  const routes = new Hono<GuardEnv>();
+  routes.get('/', async (c) =>
     c.html(
       <UpstreamsPage
         page={pageContext(c, deps.siteName)}
@@ -24,22 +29,25 @@ export function upstreamRoutes(deps: WebDeps, errors: UpstreamErrorLog): PageRou
         secrets={await secretStates(editor)}
         editable={editor !== undefined}
         timezone={deps.timezone}
-        notice={notice}
+        notice={notices.take(c)}
       />,
-      status,
-    );
-  const routes = new Hono<GuardEnv>();
-  routes.get('/', (c) => render(c));
+    ),
+  );
   routes.post('/:name/retry', (c) => {
     const p = pageContext(c, deps.siteName);
     const ok = deps.retryNow(c.req.param('name') as UpstreamName);
-    return render(
+    notices.put(
       c,
-      ok ? { kind: 'ok', text: text(p.lang, 'retryStarted') } : { kind: 'error', text: 'unknown upstream' },
-      ok ? 200 : 400,
+      ok
+        ? { kind: 'ok', text: text(p.lang, 'retryStarted') }
+        : { kind: 'error', text: text(p.lang, 'unknownUpstream') },
     );
+    return seeOther(c, '/upstreams');
   });
-  routes.post('/:name/secret', (c) => replaceSecret(c, c.req.param('name'), deps, editor, render));
+  routes.post('/:name/secret', async (c) => {
+    notices.put(c, await replaceSecret(c, c.req.param('name'), deps, editor));
+    return seeOther(c, '/upstreams');
+  });
   return routes;
 }
 
@@ -48,20 +56,15 @@ async function replaceSecret(
   name: string,
   deps: WebDeps,
   editor: ConfigDocumentEditor | undefined,
-  render: Render,
-): Promise<Response> {
+): Promise<PageNotice> {
   const p = pageContext(c, deps.siteName);
   const body = await c.req.parseBody();
   const key = field(body, 'key');
   const value = typeof body['value'] === 'string' ? body['value'] : '';
-  if (!editor) return render(c, { kind: 'error', text: text(p.lang, 'noConfigFile') }, 400);
-  if (!isPageSecret(name, key) || !value) {
-    return render(c, { kind: 'error', text: 'unknown secret or empty value' }, 400);
-  }
+  if (!editor) return { kind: 'error', text: text(p.lang, 'noConfigFile') };
+  if (!isPageSecret(name, key) || !value) return { kind: 'error', text: text(p.lang, 'unknownSecret') };
   const result = await editor.edit((document) => setSecret(document, name, key, value));
-  if (!result.ok) {
-    return render(c, { kind: 'error', text: text(p.lang, 'configProblems'), problems: result.problems }, 400);
-  }
+  if (!result.ok) return { kind: 'error', text: text(p.lang, 'configProblems'), problems: result.problems };
   deps.logger.info({ upstream: name, key }, 'web: upstream secret replaced (value not logged)');
-  return render(c, { kind: 'ok', text: text(p.lang, 'secretSaved') });
+  return { kind: 'ok', text: text(p.lang, 'secretSaved') };
 }

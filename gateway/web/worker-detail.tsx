@@ -1,12 +1,18 @@
-import { queryPunches } from '../query/punch-query';
 import type { Worker } from '../roster/roster';
 import { pageContext, type WebContext } from './context';
-import type { WebDeps } from './deps';
+import { terminalLabel } from './dashboard-model';
 import type { EnrolmentJobs } from './enrolment-jobs';
 import { WorkerDetailPage } from './pages/workers';
+import type { WebDeps } from './port';
+
+/** An outcome shown once on the worker's page after a POST about them. */
+export interface WorkerNotice {
+  readonly kind: 'ok' | 'error';
+  readonly text: string;
+}
 
 export interface WorkerDetailExtra {
-  readonly notice?: { kind: 'ok' | 'error'; text: string };
+  readonly notice?: WorkerNotice;
 }
 
 const RECENT_PUNCHES = 20;
@@ -19,15 +25,16 @@ export function renderWorkerDetail(
   worker: Worker,
   extra: WorkerDetailExtra = {},
 ): Response | Promise<Response> {
-  const punches = queryPunches(deps.punches.index, { workerIds: [worker.id] }, 1, RECENT_PUNCHES).rows;
+  const punches = deps.punches.query({ workerIds: [worker.id] }, 1, RECENT_PUNCHES).rows;
   return c.html(
     <WorkerDetailPage
       page={pageContext(c, deps.siteName)}
       worker={worker}
       punches={punches}
       timezone={deps.timezone}
-      terminalIds={deps.terminals().map((t) => t.id)}
-      holding={deps.terminalsHolding(worker.id)}
+      terminals={deps.terminals().map((t) => ({ id: t.id, name: terminalLabel(deps, t.id) }))}
+      holding={deps.terminalsHolding(worker.id).map((id) => ({ id, name: terminalLabel(deps, id) }))}
+      terminalName={(id) => terminalLabel(deps, id)}
       job={jobs.latestFor(worker.id)}
       notice={extra.notice}
     />,

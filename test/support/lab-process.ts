@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawnCli } from './cli';
+import { HEALTH_ENV } from './health';
 
 export interface LabProcess {
   readonly child: ChildProcess;
@@ -16,7 +17,10 @@ export async function startLab(
   extraArgs: readonly string[] = [],
   env: NodeJS.ProcessEnv = {},
 ): Promise<LabProcess> {
-  const child = spawnCli(['lab', '--port', '0', '--data-dir', dataDir, ...extraArgs], { env });
+  // The metrics token lets tests read the full /healthz (without it: status only).
+  const child = spawnCli(['lab', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
+    env: { ...HEALTH_ENV, ...env },
+  });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {

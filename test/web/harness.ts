@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { ModbusEmulator } from '../../adapters/modbus/emulator';
@@ -21,11 +21,26 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
+/**
+ * Names a hostile page would use, resolved by the browser to the gateway on loopback: what DNS
+ * rebinding does (a site's own name re-pointed at the box), without a DNS server.
+ */
+export const REBOUND_NAMES = ['evil.example', 'rebind.example'] as const;
+
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  const rules = [...REBOUND_NAMES, CONFIGURED_HOST].map((name) => `MAP ${name} 127.0.0.1`).join(', ');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, `--host-resolver-rules=${rules}`],
+  });
 }
 
 export const API_TOKEN = 'web-test-api-token-0123456789';
+/** `http.metricsToken` of the web lab: with it /healthz shows everything. */
+export const METRICS_TOKEN = 'web-test-metrics-token-0123456789';
+/** A name the web lab is configured to answer to (`http.allowedHosts`) besides its own. */
+export const CONFIGURED_HOST = 'gateway.site.test';
 
 const LAB_SICHUAN = {
   sn: 'LAB-GW-0001',
@@ -41,6 +56,8 @@ export interface WebLab {
   readonly zk?: ZkEmulator;
   readonly baseUrl: string;
   readonly configFile: string;
+  /** The one-time code the first-run page asks for, as the gateway wrote it to its data folder. */
+  setupCode(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -55,7 +72,13 @@ export interface WebLabOptions {
  */
 export async function startWebLab(options: WebLabOptions = {}): Promise<WebLab> {
   const tmp = await tempDir('edge-gw-web-');
-  const sichuan = new SichuanEmulator({ ...LAB_SICHUAN, host: '127.0.0.1', port: 0 });
+  // Strict: refuses a wrong ID check character or a photo that is not an image, as the real platform does.
+  const sichuan = new SichuanEmulator({
+    ...LAB_SICHUAN,
+    host: '127.0.0.1',
+    port: 0,
+    strictRegistration: true,
+  });
   const baseUrl = await sichuan.start();
   const modbus = new ModbusEmulator({ transport: 'tcp', host: '127.0.0.1', port: 0 }, {});
   await modbus.start();
@@ -63,7 +86,13 @@ export async function startWebLab(options: WebLabOptions = {}): Promise<WebLab> 
   const zkPort = await zk?.start();
   const document = structuredClone(labProfile) as Record<string, unknown>;
   document.dataDir = join(tmp.dir, 'data');
-  document.http = { host: '127.0.0.1', port: 0, apiToken: API_TOKEN };
+  document.http = {
+    host: '127.0.0.1',
+    port: 0,
+    apiToken: API_TOKEN,
+    metricsToken: METRICS_TOKEN,
+    allowedHosts: [CONFIGURED_HOST],
+  };
   document.terminals = [
     {
       id: 'lab-turnstile',
@@ -110,6 +139,7 @@ export async function startWebLab(options: WebLabOptions = {}): Promise<WebLab> 
     zk,
     configFile,
     baseUrl: `http://127.0.0.1:${gateway.httpPort}`,
+    setupCode: async () => (await readFile(join(gateway.dataDir, 'setup-code'), 'utf8')).trim(),
     stop: async () => {
       await gateway.stop();
       await modbus.stop();

@@ -78,6 +78,7 @@ describe('the site manager page in a real browser, against lab mode', () => {
     await page.goto(`${lab.baseUrl}/`);
     expect(new URL(page.url()).pathname).toBe('/setup');
     await shot(page, 'setup');
+    await page.fill('input[name=code]', await lab.setupCode());
     await page.fill('input[name=password]', PASSWORD);
     await page.fill('input[name=repeat]', PASSWORD);
     await page.click('#setup-form button[type=submit]');
@@ -117,7 +118,8 @@ describe('the site manager page in a real browser, against lab mode', () => {
       .toBeGreaterThan(before);
     const latest = await page.textContent('#latest-punch');
     expect(latest).toContain('陈伟');
-    expect(latest).toContain('lab-turnstile');
+    // The terminal by its name, not its id.
+    expect(latest).toContain('北门闸机 (Modbus)');
     expect(Date.now() - made).toBeLessThan(3000);
     expect(Number(await page.textContent('#on-site'))).toBeGreaterThanOrEqual(1);
     await shot(page, 'dashboard');
@@ -126,7 +128,8 @@ describe('the site manager page in a real browser, against lab mode', () => {
   it('registers a worker on the Sichuan platform and shows the returned userId', async () => {
     await page.goto(`${lab.baseUrl}/workers/new`);
     await page.fill('input[name=name]', '测试工人');
-    await page.fill('input[name=idCardNo]', '51010119900101123X');
+    // Check character 1: GB 11643's MOD 11-2 over the first 17 digits.
+    await page.fill('input[name=idCardNo]', '510101199001011231');
     await page.selectOption('select[name=gender]', 'female');
     await page.fill('input[name=nation]', '汉');
     await page.fill('input[name=birthday]', '1990-01-01');
@@ -140,7 +143,7 @@ describe('the site manager page in a real browser, against lab mode', () => {
     const shown = (await page.textContent('#registered-user-id'))?.trim();
     const registration = lab.sichuan.state().registrations.at(-1);
     expect(registration?.name).toBe('测试工人');
-    expect(registration?.idCardNo).toBe('51010119900101123X');
+    expect(registration?.idCardNo).toBe('510101199001011231');
     expect(shown).toBe(registration?.userId);
     const worker = lab.gateway.workers.list().find((w) => w.identities.sichuanUserId === shown);
     expect(worker?.name).toBe('测试工人');
@@ -199,11 +202,11 @@ describe('the site manager page in a real browser, against lab mode', () => {
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const lines = bytes.subarray(3).toString('utf8').trimEnd().split('\r\n');
     const header = lines[0]!.split(',');
-    expect(header.slice(0, 3)).toEqual(['seq', 'time', 'worker']);
+    expect(header.slice(0, 3)).toEqual(['序号', '时间', '姓名']);
     expect(lines.length - 1).toBe(total);
-    const names = lines.slice(1).map((l) => l.split(',')[header.indexOf('worker')]);
+    const names = lines.slice(1).map((l) => l.split(',')[header.indexOf('姓名')]);
     expect(names).toContain('陈伟');
-    expect(lines.slice(1).every((l) => l.split(',')[header.indexOf('direction')] === 'in')).toBe(true);
+    expect(lines.slice(1).every((l) => l.split(',')[header.indexOf('方向')] === '进场')).toBe(true);
   });
 
   it("shows the schema's message for a terminal with a bad port and saves a good one", async () => {

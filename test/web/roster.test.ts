@@ -29,6 +29,7 @@ describe('the page over the roster, against a ZK terminal emulator', () => {
     [lab, browser] = await Promise.all([startWebLab({ zk: true }), launchBrowser()]);
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     await page.goto(`${lab.baseUrl}/setup`);
+    await page.fill('input[name=code]', await lab.setupCode());
     await page.fill('input[name=password]', PASSWORD);
     await page.fill('input[name=repeat]', PASSWORD);
     await page.click('#setup-form button[type=submit]');
@@ -41,26 +42,27 @@ describe('the page over the roster, against a ZK terminal emulator', () => {
   });
 
   it("shows each terminal's roster sync state and reconciles one on request", async () => {
-    const zkCard = await terminalCardUntil('lab-zk', /名单同步: in sync/);
+    const zkCard = await terminalCardUntil('lab-zk', /名单同步：已同步/);
     // Every lab worker was written to the ZK terminal, under the roster's PIN and name.
     const onTerminal = new Map(lab.zk!.users().map((u) => [u.pin, u.name]));
     for (const worker of lab.gateway.workers.list()) expect(onTerminal.get(worker.pin)).toBe(worker.name);
     expect(zkCard).toContain('立即同步名单');
     // The turnstile holds no users: nothing to be out of sync with.
     const turnstile = page.locator('section[data-terminal="lab-turnstile"]');
-    expect(await turnstile.textContent()).toContain('名单同步: n/a');
+    expect(await turnstile.textContent()).toContain('名单同步：不适用');
 
     const zk = page.locator('section[data-terminal="lab-zk"]');
     await zk.locator('form[action="/terminals/lab-zk/reconcile"] button').click();
-    await page.locator('.notice.ok', { hasText: 'lab-zk' }).waitFor({ timeout: 5000 });
-    expect(new URL(page.url()).pathname).toBe('/terminals/lab-zk/reconcile');
+    await page.locator('.notice.ok', { hasText: '东门指纹机 (ZK)' }).waitFor({ timeout: 5000 });
+    // Post/redirect/get: the outcome is shown on the list's own URL, which a reload only reads.
+    expect(new URL(page.url()).pathname).toBe('/terminals');
   });
 
   it('lists the terminals holding a worker on the worker page', async () => {
     const worker = lab.gateway.workers.get('lab-worker-1')!;
     await page.goto(`${lab.baseUrl}/workers/${worker.id}`);
     const holding = await page.locator('dt:has-text("已下发的终端") + dd').textContent();
-    expect(holding?.split(', ')).toEqual(['lab-zk']);
+    expect(holding?.split('、')).toEqual(['东门指纹机 (ZK)']);
   });
 
   it('enrols a fingerprint once: the page that follows it reloads without starting it again', async () => {
@@ -92,7 +94,7 @@ describe('the page over the roster, against a ZK terminal emulator', () => {
     const captured = lab.zk!.templates(worker.pin);
     expect(captured).toHaveLength(1);
     expect(captured[0]!.index).toBe(stored[0]!.index);
-    expect(await page.locator('dt:has-text("生物特征模板") + dd').textContent()).toContain('fp#');
+    expect(await page.locator('dt:has-text("生物特征模板") + dd').textContent()).toMatch(/指纹 \d+ 号/);
   });
 
   it('says why an enrolment failed: a Modbus turnstile cannot capture fingerprints', async () => {

@@ -1,4 +1,4 @@
-import { Csrf, Layout, Notice, type PageContext, t } from '../layout';
+import { CodeText, Csrf, Layout, Notice, type PageContext, t } from '../layout';
 
 export function LoginPage(props: { page: PageContext; error?: string }) {
   const { page } = props;
@@ -23,6 +23,13 @@ export function SetupPage(props: { page: PageContext; error?: string }) {
       <p>{t(page, 'setupHint')}</p>
       {props.error && <Notice kind="error">{props.error}</Notice>}
       <form method="post" action="/setup" class="narrow" id="setup-form">
+        <label>
+          {t(page, 'setupCode')}
+          <input name="code" autocomplete="one-time-code" autocapitalize="characters" required autofocus />
+          <small class="muted">
+            <CodeText text={t(page, 'setupCodeHint')} />
+          </small>
+        </label>
         <NewPasswordFields page={page} />
         <button type="submit">{t(page, 'save')}</button>
       </form>

@@ -1,15 +1,15 @@
 import type { Dashboard } from '../dashboard-model';
-import { Layout, type PageContext, t } from '../layout';
+import { Layout, type PageContext, SaidText, t } from '../layout';
 
 export function DashboardPage(props: { page: PageContext; data: Dashboard }) {
   const { page, data } = props;
   return (
     <Layout page={page} title={t(page, 'dashboard')} scripts={['uPlot.iife.min.js']}>
-      <div id="dashboard" data-refresh="/api/dashboard">
+      <div id="dashboard" data-refresh={`/api/dashboard?lang=${page.lang}`}>
         {!data.indexReady && <p class="notice">{t(page, 'indexing')}</p>}
         <TodayCards page={page} data={data} />
         <p class="muted" id="on-site-names">
-          {data.onSiteNames.join('、')}
+          {data.onSiteNames.join(page.lang === 'en' ? ', ' : '、')}
         </p>
         <section>
           <h2>{t(page, 'perHour')}</h2>
@@ -17,6 +17,8 @@ export function DashboardPage(props: { page: PageContext; data: Dashboard }) {
             id="hourly-chart"
             data-entries-label={t(page, 'entries')}
             data-exits-label={t(page, 'exits')}
+            data-hour-label={t(page, 'hour')}
+            data-hour-format={t(page, 'hourOf')}
             data-entries={JSON.stringify(data.entries)}
             data-exits={JSON.stringify(data.exits)}
           />
@@ -27,7 +29,11 @@ export function DashboardPage(props: { page: PageContext; data: Dashboard }) {
             {data.alerts.length === 0 ? (
               <li class="muted">{t(page, 'noAlerts')}</li>
             ) : (
-              data.alerts.map((a) => <li>{a}</li>)
+              data.alerts.map((a) => (
+                <li data-code={a.code}>
+                  <SaidText said={a.said} />
+                </li>
+              ))
             )}
           </ul>
         </section>
@@ -36,6 +42,11 @@ export function DashboardPage(props: { page: PageContext; data: Dashboard }) {
       </div>
     </Layout>
   );
+}
+
+/** The latest punch as one line: time, name, direction, terminal (the script writes the same). */
+export function latestLine(latest: Dashboard['latest']): string {
+  return latest ? `${latest.at} ${latest.name} ${latest.directionText} · ${latest.terminalName}` : '—';
 }
 
 /** Ids of the values the script refreshes every second. */
@@ -64,23 +75,21 @@ function TodayCards(props: { page: PageContext; data: Dashboard }) {
       <div class="card wide">
         <span class="label">{t(page, 'lastPunch')}</span>
         <span class="value small" id="latest-punch">
-          {data.latest
-            ? `${data.latest.at} ${data.latest.name} ${data.latest.direction === 'in' ? t(page, 'in') : t(page, 'out')} @ ${data.latest.terminalId}`
-            : '—'}
+          {latestLine(data.latest)}
         </span>
       </div>
     </section>
   );
 }
 
-/** The script redraws the rows; the words it needs ride on the table's data attributes. */
+/** The script redraws the rows from the same fields. */
 function TerminalTable(props: { page: PageContext; terminals: Dashboard['terminals'] }) {
   const { page } = props;
   return (
     <section>
       <h2>{t(page, 'terminals')}</h2>
       <div class="scroll">
-        <table id="terminal-table" data-online={t(page, 'online')} data-offline={t(page, 'offline')}>
+        <table id="terminal-table">
           <thead>
             <tr>
               <th>{t(page, 'terminal')}</th>
@@ -92,14 +101,14 @@ function TerminalTable(props: { page: PageContext; terminals: Dashboard['termina
           </thead>
           <tbody>
             {props.terminals.map((term) => (
-              <tr>
-                <td>{term.id}</td>
-                <td class={term.online ? 'good' : 'bad'}>
-                  {term.online ? t(page, 'online') : t(page, 'offline')}
-                </td>
+              <tr data-terminal={term.id}>
+                <td>{term.name}</td>
+                <td class={term.online ? 'good' : 'bad'}>{term.status}</td>
                 <td>{term.lastPunch}</td>
-                <td>{term.clockOffsetSeconds === undefined ? '—' : `${term.clockOffsetSeconds} s`}</td>
-                <td>{term.rosterSync ?? '—'}</td>
+                <td>{term.clockOffset}</td>
+                <td>
+                  <SaidText said={term.rosterSync} />
+                </td>
               </tr>
             ))}
           </tbody>
@@ -115,11 +124,7 @@ function UpstreamTable(props: { page: PageContext; upstreams: Dashboard['upstrea
     <section>
       <h2>{t(page, 'upstreams')}</h2>
       <div class="scroll">
-        <table
-          id="upstream-table"
-          data-connected={t(page, 'connected')}
-          data-disconnected={t(page, 'disconnected')}
-        >
+        <table id="upstream-table">
           <thead>
             <tr>
               <th>{t(page, 'upstreams')}</th>
@@ -131,14 +136,14 @@ function UpstreamTable(props: { page: PageContext; upstreams: Dashboard['upstrea
           </thead>
           <tbody>
             {props.upstreams.map((u) => (
-              <tr>
-                <td>{u.name}</td>
-                <td class={u.connected ? 'good' : 'bad'}>
-                  {u.connected ? t(page, 'connected') : t(page, 'disconnected')}
-                </td>
+              <tr data-upstream={u.name}>
+                <td>{u.label}</td>
+                <td class={u.connected ? 'good' : 'bad'}>{u.status}</td>
                 <td>{String(u.backlog)}</td>
                 <td>{u.lastSuccess}</td>
-                <td>{u.configAlert ?? u.lastError ?? '—'}</td>
+                <td>
+                  <SaidText said={u.problem} />
+                </td>
               </tr>
             ))}
           </tbody>

@@ -1,17 +1,23 @@
+import type { PunchFlag, VerifyMethod } from '../../model';
 import type { PunchPage } from '../../query/punch-query';
-import { Layout, type PageContext, t } from '../layout';
+import { Layout, type PageContext, type TerminalChoice, t, tv } from '../layout';
 import { type PunchParams, punchParamsQuery } from '../punch-params';
+import { directionName, flagName, methodName, platformName } from '../words';
 import { Pager } from './workers';
 
 export interface PunchRowView {
   readonly seq: number;
+  /** Site-local `YYYY-MM-DD HH:mm:ss`. */
   readonly at: string;
+  /** As short as is unambiguous today (the phone's cards). */
+  readonly short: string;
   readonly name: string;
   readonly pin: string;
   readonly terminalId: string;
+  readonly terminalName: string;
   readonly direction: 'in' | 'out';
-  readonly method: string;
-  readonly flags: string;
+  readonly method: VerifyMethod;
+  readonly flags: readonly PunchFlag[];
   readonly delivery: ReadonlyArray<{ upstream: string; delivered: boolean }>;
 }
 
@@ -20,7 +26,7 @@ export function PunchesPage(props: {
   params: PunchParams;
   result: PunchPage;
   rows: readonly PunchRowView[];
-  terminalIds: readonly string[];
+  terminals: readonly TerminalChoice[];
   upstreams: readonly string[];
   indexReady: boolean;
 }) {
@@ -28,14 +34,9 @@ export function PunchesPage(props: {
   return (
     <Layout page={page} title={t(page, 'punches')}>
       {!props.indexReady && <p class="notice">{t(page, 'indexing')}</p>}
-      <PunchFilterForm
-        page={page}
-        params={params}
-        terminalIds={props.terminalIds}
-        upstreams={props.upstreams}
-      />
-      <p class="muted" id="punch-total">
-        {t(page, 'total')} {String(result.total)}
+      <PunchFilterForm page={page} params={params} terminals={props.terminals} upstreams={props.upstreams} />
+      <p class="muted" id="punch-total" data-total={String(result.total)}>
+        {tv(page, 'totalPunches', { n: result.total })}
       </p>
       <PunchTable page={page} rows={props.rows} />
       <Pager
@@ -52,7 +53,7 @@ export function PunchesPage(props: {
 function PunchFilterForm(props: {
   page: PageContext;
   params: PunchParams;
-  terminalIds: readonly string[];
+  terminals: readonly TerminalChoice[];
   upstreams: readonly string[];
 }) {
   const { page, params } = props;
@@ -75,9 +76,9 @@ function PunchFilterForm(props: {
         {t(page, 'terminal')}
         <select name="terminal">
           <option value="">{t(page, 'all')}</option>
-          {props.terminalIds.map((id) => (
-            <option value={id} selected={params.terminal === id}>
-              {id}
+          {props.terminals.map((term) => (
+            <option value={term.id} selected={params.terminal === term.id}>
+              {term.name}
             </option>
           ))}
         </select>
@@ -86,12 +87,11 @@ function PunchFilterForm(props: {
         {t(page, 'direction')}
         <select name="direction">
           <option value="">{t(page, 'all')}</option>
-          <option value="in" selected={params.direction === 'in'}>
-            {t(page, 'in')}
-          </option>
-          <option value="out" selected={params.direction === 'out'}>
-            {t(page, 'out')}
-          </option>
+          {(['in', 'out'] as const).map((d) => (
+            <option value={d} selected={params.direction === d}>
+              {directionName(page.lang, d)}
+            </option>
+          ))}
         </select>
       </label>
       <DeliverySelect page={page} selected={params.delivery} upstreams={props.upstreams} />
@@ -114,7 +114,7 @@ function DeliverySelect(props: { page: PageContext; selected: string; upstreams:
         {props.upstreams.flatMap((u) =>
           (['delivered', 'pending'] as const).map((s) => (
             <option value={`${u}:${s}`} selected={props.selected === `${u}:${s}`}>
-              {`${u}: ${t(page, s)}`}
+              {`${platformName(page.lang, u)}${page.lang === 'en' ? ': ' : '：'}${t(page, s)}`}
             </option>
           )),
         )}
@@ -123,11 +123,16 @@ function DeliverySelect(props: { page: PageContext; selected: string; upstreams:
   );
 }
 
+/**
+ * A table on a wide screen; on a phone each row is a card (app.css): name, direction and a short
+ * time on its first line, terminal, method and delivery under it.
+ */
 function PunchTable(props: { page: PageContext; rows: readonly PunchRowView[] }) {
   const { page } = props;
+  const { lang } = page;
   return (
     <div class="scroll">
-      <table id="punch-table">
+      <table id="punch-table" class="punch-list">
         <thead>
           <tr>
             <th>{t(page, 'time')}</th>
@@ -141,18 +146,23 @@ function PunchTable(props: { page: PageContext; rows: readonly PunchRowView[] })
         </thead>
         <tbody>
           {props.rows.map((r) => (
-            <tr data-seq={String(r.seq)}>
-              <td>{r.at}</td>
-              <td>{r.name}</td>
-              <td>{r.direction === 'in' ? t(page, 'in') : t(page, 'out')}</td>
-              <td>{r.terminalId}</td>
-              <td>{r.method}</td>
-              <td>
-                {r.delivery
-                  .map((d) => `${d.upstream}: ${d.delivered ? t(page, 'delivered') : t(page, 'pending')}`)
-                  .join(' · ')}
+            <tr data-seq={String(r.seq)} data-terminal={r.terminalId}>
+              <td class="when">
+                <span class="full">{r.at}</span>
+                <span class="short">{r.short}</span>
               </td>
-              <td>{r.flags}</td>
+              <td class="who">{r.name}</td>
+              <td class={`dir ${r.direction}`}>{directionName(lang, r.direction)}</td>
+              <td class="where">{r.terminalName}</td>
+              <td class="how">{methodName(lang, r.method)}</td>
+              <td class="sent">
+                {r.delivery.map((d) => (
+                  <span class={d.delivered ? 'delivered' : 'pending'}>
+                    {`${platformName(lang, d.upstream)}${lang === 'en' ? ': ' : '：'}${t(page, d.delivered ? 'delivered' : 'pending')}`}
+                  </span>
+                ))}
+              </td>
+              <td class="flags">{r.flags.map((f) => flagName(lang, f)).join(lang === 'en' ? ', ' : '、')}</td>
             </tr>
           ))}
         </tbody>

@@ -1,5 +1,17 @@
 import type { TerminalStatus } from '../../terminals/supervisor';
-import { Csrf, formatTime, Layout, Notice, type PageContext, t } from '../layout';
+import { sayError } from '../alert-words';
+import { sayRosterSync } from '../dashboard-model';
+import { sayConfigProblem } from '../form-words';
+import { Csrf, formatTime, Layout, Notice, type PageContext, SaidText, t, tl, tv } from '../layout';
+import type { RosterSyncState } from '../port';
+import {
+  DRIVER_CHOICES,
+  driverName,
+  TERMINAL_DIRECTION_CHOICES,
+  TRANSPORT_CHOICES,
+  terminalDirectionName,
+  transportName,
+} from '../words';
 
 export interface TerminalRow {
   readonly id: string;
@@ -8,12 +20,14 @@ export interface TerminalRow {
   readonly address: string;
   readonly enabled: boolean;
   readonly status?: TerminalStatus;
-  readonly rosterSync?: string;
+  readonly rosterSync?: RosterSyncState;
 }
 
 export interface PageNotice {
   readonly kind: 'ok' | 'error';
   readonly text: string;
+  /** A peer's own words behind it (an error message), shown as data. */
+  readonly raw?: string;
   readonly problems?: readonly string[];
 }
 
@@ -27,7 +41,7 @@ export function TerminalsPage(props: {
   const { page } = props;
   return (
     <Layout page={page} title={t(page, 'terminals')}>
-      <NoticeBlock notice={props.notice} />
+      <NoticeBlock page={page} notice={props.notice} />
       {props.editable ? (
         <p>
           <a class="button" href="/terminals/new" id="add-terminal">
@@ -49,24 +63,54 @@ function TerminalCard(props: { page: PageContext; row: TerminalRow; editable: bo
   const { page, row } = props;
   const base = `/terminals/${encodeURIComponent(row.id)}`;
   const s = row.status;
+  const sep = ' · ';
   return (
     <section class="card-row" data-terminal={row.id}>
       <h2>
-        {row.id} {row.name && <span class="muted">{row.name}</span>}
+        {row.name || row.id}{' '}
+        {row.name && (
+          <small class="muted id" translate="no">
+            {row.id}
+          </small>
+        )}
       </h2>
       <p>
-        {row.driver} · {row.address} ·{' '}
-        <span class={s?.online ? 'good' : 'bad'}>
-          {!row.enabled ? 'disabled' : s?.online ? t(page, 'online') : t(page, 'offline')}
+        {driverName(page.lang, row.driver)}
+        {row.address && (
+          <>
+            {sep}
+            <span class="id">{row.address}</span>
+          </>
+        )}
+        {sep}
+        <span class={row.enabled && s?.online ? 'good' : 'bad'}>
+          {!row.enabled ? t(page, 'disabled') : s?.online ? t(page, 'online') : t(page, 'offline')}
         </span>
       </p>
       {s && (
         <p class="muted">
-          {t(page, 'lastPunch')}: {formatTime(s.lastPunchAt, props.timezone)} · {t(page, 'clockOffset')}:{' '}
-          {s.clockOffsetSeconds === undefined ? '—' : `${s.clockOffsetSeconds} s`} · {t(page, 'rosterSync')}:{' '}
-          {row.rosterSync ?? '—'}
-          {s.userCount !== undefined ? ` · users ${s.userCount}` : ''}
-          {s.lastError ? ` · ${t(page, 'lastError')}: ${s.lastError}` : ''}
+          {tl(page, 'lastPunch')}
+          {formatTime(s.lastPunchAt, props.timezone)}
+          {sep}
+          {tl(page, 'clockOffset')}
+          {s.clockOffsetSeconds === undefined ? '—' : tv(page, 'secondsN', { n: s.clockOffsetSeconds })}
+          {sep}
+          {tl(page, 'rosterSync')}
+          <SaidText said={sayRosterSync(page.lang, row.rosterSync)} />
+          {s.userCount !== undefined && (
+            <>
+              {sep}
+              {tl(page, 'userCount')}
+              {String(s.userCount)}
+            </>
+          )}
+          {s.lastError && (
+            <>
+              {sep}
+              {tl(page, 'lastError')}
+              <SaidText said={sayError(page.lang, s.lastError)} />
+            </>
+          )}
         </p>
       )}
       <div class="actions">
@@ -92,7 +136,7 @@ function TerminalCard(props: { page: PageContext; row: TerminalRow; editable: bo
           >
             <Csrf page={page} />
             <button type="submit" class="danger">
-              ×
+              {t(page, 'removeTerminal')}
             </button>
           </form>
         )}
@@ -110,16 +154,20 @@ function ActionButton(props: { page: PageContext; action: string; label: string 
   );
 }
 
-export function NoticeBlock(props: { notice?: PageNotice }) {
+export function NoticeBlock(props: { page: PageContext; notice?: PageNotice }) {
   const n = props.notice;
   if (!n) return null;
   return (
     <div class={`notice ${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'} id="notice">
-      <p>{n.text}</p>
+      <p>
+        <SaidText said={n} />
+      </p>
       {n.problems && (
         <ul class="problems">
           {n.problems.map((p) => (
-            <li>{p}</li>
+            <li>
+              <SaidText said={sayConfigProblem(props.page.lang, p)} />
+            </li>
           ))}
         </ul>
       )}
@@ -142,46 +190,45 @@ export function TerminalFormPage(props: {
       <input name={name} value={values[name] ?? ''} {...attrs} />
     </label>
   );
-  const select = (name: string, label: string, options: readonly string[]) => (
+  const select = (name: string, label: string, options: readonly string[], word: (o: string) => string) => (
     <label>
       {label}
       <select name={name}>
         {options.map((o) => (
-          <option value={o} selected={values[name] === o}>
-            {o || '—'}
+          <option value={o} selected={(values[name] ?? '') === o}>
+            {word(o)}
           </option>
         ))}
       </select>
     </label>
   );
+  const { lang } = page;
   return (
     <Layout page={page} title={props.originalId ? t(page, 'editTerminal') : t(page, 'addTerminal')}>
-      <NoticeBlock notice={props.notice} />
+      <NoticeBlock page={page} notice={props.notice} />
       <form method="post" action="/terminals/save" class="grid" id="terminal-form">
         <Csrf page={page} />
         <input type="hidden" name="originalId" value={props.originalId} />
-        {input('id', 'ID', { required: true })}
+        {input('id', t(page, 'terminalId'), { required: true })}
         {input('name', t(page, 'name'))}
-        {select('driver', t(page, 'driver'), ['zk', 'modbus', 'adms'])}
-        {select('direction', t(page, 'direction'), ['in', 'out', 'state'])}
-        {select('transport', `${t(page, 'transport')} (zk: auto/tcp/udp · modbus: tcp/rtu)`, [
-          '',
-          'auto',
-          'tcp',
-          'udp',
-          'rtu',
-        ])}
+        {select('driver', t(page, 'driver'), DRIVER_CHOICES, (o) => driverName(lang, o))}
+        {select('direction', t(page, 'direction'), TERMINAL_DIRECTION_CHOICES, (o) =>
+          terminalDirectionName(lang, o),
+        )}
+        {select('transport', t(page, 'transport'), TRANSPORT_CHOICES, (o) => transportName(lang, o))}
         {input('host', t(page, 'host'))}
         {input('port', t(page, 'port'), { inputmode: 'numeric' })}
-        {input('path', 'Serial path (modbus rtu)')}
-        {input('unitId', 'Unit id (modbus)', { inputmode: 'numeric' })}
-        {input('sn', 'SN (adms)')}
-        {input('pollSeconds', 'Poll seconds', { inputmode: 'decimal' })}
+        {input('path', t(page, 'serialPath'))}
+        {input('unitId', t(page, 'unitId'), { inputmode: 'numeric' })}
+        {input('sn', t(page, 'sn'))}
+        {input('pollSeconds', t(page, 'pollSeconds'), { inputmode: 'decimal' })}
         <label class="check">
           <input type="checkbox" name="enabled" value="true" checked={values.enabled !== 'false'} />
           {t(page, 'enabled')}
         </label>
-        <button type="submit">{t(page, 'save')}</button>
+        <div class="form-actions">
+          <button type="submit">{t(page, 'save')}</button>
+        </div>
       </form>
     </Layout>
   );

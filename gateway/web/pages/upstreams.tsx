@@ -1,6 +1,8 @@
 import type { UpstreamReport } from '../../http/health';
-import { Csrf, formatTime, Layout, type PageContext, t } from '../layout';
+import { sayAlert, sayError } from '../alert-words';
+import { Csrf, formatTime, Layout, type PageContext, SaidText, t } from '../layout';
 import type { UpstreamErrorEntry } from '../upstream-errors';
+import { platformName, secretName } from '../words';
 import { NoticeBlock, type PageNotice } from './terminals';
 
 export interface SecretState {
@@ -21,7 +23,7 @@ export function UpstreamsPage(props: {
   const { page } = props;
   return (
     <Layout page={page} title={t(page, 'upstreams')}>
-      <NoticeBlock notice={props.notice} />
+      <NoticeBlock page={page} notice={props.notice} />
       {props.upstreams.map((u) => (
         <UpstreamCard page={page} upstream={u} errors={props.errors(u.upstream)} timezone={props.timezone} />
       ))}
@@ -38,14 +40,26 @@ function UpstreamCard(props: {
   timezone: string;
 }) {
   const { page, upstream: u } = props;
+  const lastError = u.lastError ?? u.health.lastError;
   return (
     <section class="card-row" data-upstream={u.upstream}>
-      <h2>{u.upstream}</h2>
+      <h2>{platformName(page.lang, u.upstream)}</h2>
       <dl class="facts">
         <dt>{t(page, 'state')}</dt>
         <dd class={u.health.connected ? 'good' : 'bad'}>
           {u.health.connected ? t(page, 'connected') : t(page, 'disconnected')}
-          {u.health.configAlert ? ` · ${u.health.configAlert}` : ''}
+          {u.health.configAlert && (
+            <>
+              {' · '}
+              <SaidText
+                said={sayAlert(
+                  page.lang,
+                  { code: 'upstreamConfig', upstream: u.upstream, detail: u.health.configAlert },
+                  (id) => id,
+                )}
+              />
+            </>
+          )}
         </dd>
         <dt>{t(page, 'backlog')}</dt>
         <dd class="backlog">{String(u.backlog)}</dd>
@@ -54,7 +68,7 @@ function UpstreamCard(props: {
         <dt>{t(page, 'lastSuccess')}</dt>
         <dd>{formatTime(u.health.lastSuccessAt ?? u.lastDeliveredAt, props.timezone)}</dd>
         <dt>{t(page, 'lastError')}</dt>
-        <dd>{u.lastError ?? u.health.lastError ?? '—'}</dd>
+        <dd>{lastError ? <SaidText said={sayError(page.lang, lastError)} /> : '—'}</dd>
       </dl>
       <form method="post" action={`/upstreams/${u.upstream}/retry`} class="inline">
         <Csrf page={page} />
@@ -64,7 +78,7 @@ function UpstreamCard(props: {
       <ul class="errors">
         {props.errors.map((e) => (
           <li>
-            {formatTime(e.atMs, props.timezone)} {e.message}
+            {formatTime(e.atMs, props.timezone)} <SaidText said={sayError(page.lang, e.message)} />
           </li>
         ))}
       </ul>
@@ -81,14 +95,21 @@ function SecretTable(props: { page: PageContext; secrets: readonly SecretState[]
         <tbody>
           {props.secrets.map((s) => (
             <tr>
-              <td>{`${s.upstream}.${s.key}`}</td>
+              <td>{secretName(page.lang, s.upstream, s.key)}</td>
               <td>{s.isSet ? t(page, 'secretSet') : t(page, 'secretNotSet')}</td>
               <td>
                 {props.editable && (
                   <form method="post" action={`/upstreams/${s.upstream}/secret`} class="inline">
                     <Csrf page={page} />
                     <input type="hidden" name="key" value={s.key} />
-                    <input type="password" name="value" autocomplete="off" required />
+                    <input
+                      type="password"
+                      name="value"
+                      autocomplete="off"
+                      required
+                      aria-label={t(page, 'newValue')}
+                      placeholder={t(page, 'newValue')}
+                    />
                     <button type="submit">{t(page, 'setSecret')}</button>
                   </form>
                 )}

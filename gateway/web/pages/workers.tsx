@@ -1,6 +1,29 @@
-import type { IndexedPunch } from '../../query/punch-index';
+import type { StoredPunch } from '../../query/punch-query';
 import type { Worker } from '../../roster/roster';
-import { Csrf, formatTime, Layout, Notice, type PageContext, t } from '../layout';
+import { type Said, sayError } from '../alert-words';
+import { sayRegistrationProblem } from '../form-words';
+import {
+  Csrf,
+  formatTime,
+  Layout,
+  Notice,
+  type PageContext,
+  SaidText,
+  type TerminalChoice,
+  t,
+  tv,
+} from '../layout';
+import {
+  directionName,
+  IDENTITY_KEYS,
+  type IdentityKey,
+  identityName,
+  joinWords,
+  methodName,
+  removalReasonName,
+  sourceName,
+  templateKindName,
+} from '../words';
 
 export interface EnrolmentJob {
   readonly id: string;
@@ -41,8 +64,8 @@ export function WorkersPage(props: {
         </select>
         <button type="submit">{t(page, 'search')}</button>
       </form>
-      <p class="muted">
-        {t(page, 'total')} {String(props.total)} {t(page, 'workerCount')}
+      <p class="muted" id="worker-total">
+        {tv(page, 'totalWorkers', { n: props.total })}
       </p>
       <WorkerTable page={page} workers={props.workers} onSite={props.onSite} />
       <Pager page={page} pageNo={props.pageNo} pages={props.pages} link={link} />
@@ -74,7 +97,12 @@ function WorkerTable(props: { page: PageContext; workers: readonly Worker[]; onS
               </td>
               <td>{w.pin}</td>
               <td>{w.status === 'active' ? t(page, 'active') : t(page, 'removed')}</td>
-              <td>{w.sources.join(', ')}</td>
+              <td>
+                {joinWords(
+                  page.lang,
+                  w.sources.map((s) => sourceName(page.lang, s)),
+                )}
+              </td>
               <td>{props.onSite.has(w.id) ? '●' : ''}</td>
             </tr>
           ))}
@@ -109,10 +137,13 @@ export function Pager(props: {
 export function WorkerDetailPage(props: {
   page: PageContext;
   worker: Worker;
-  punches: readonly IndexedPunch[];
+  punches: readonly StoredPunch[];
   timezone: string;
-  terminalIds: readonly string[];
-  holding: readonly string[];
+  /** The running terminals, to enrol on. */
+  terminals: readonly TerminalChoice[];
+  holding: readonly TerminalChoice[];
+  /** A terminal's name (punches may come from a terminal no longer configured). */
+  terminalName: (id: string) => string;
   job?: EnrolmentJob;
   notice?: { kind: 'ok' | 'error'; text: string };
 }) {
@@ -120,19 +151,29 @@ export function WorkerDetailPage(props: {
   return (
     <Layout page={page} title={worker.name || worker.id}>
       {props.notice && <Notice kind={props.notice.kind}>{props.notice.text}</Notice>}
-      {props.job && <EnrolmentProgress page={page} job={props.job} />}
+      {props.job && (
+        <EnrolmentProgress page={page} job={props.job} terminal={props.terminalName(props.job.terminalId)} />
+      )}
       <WorkerFacts page={page} worker={worker} holding={props.holding} />
-      <WorkerForms page={page} worker={worker} terminalIds={props.terminalIds} />
+      <WorkerForms page={page} worker={worker} terminals={props.terminals} />
       <h2>{t(page, 'recentPunches')}</h2>
       <div class="scroll">
-        <table>
+        <table id="worker-punches">
+          <thead>
+            <tr>
+              <th>{t(page, 'time')}</th>
+              <th>{t(page, 'direction')}</th>
+              <th>{t(page, 'terminal')}</th>
+              <th>{t(page, 'method')}</th>
+            </tr>
+          </thead>
           <tbody>
             {props.punches.map((p) => (
               <tr>
                 <td>{formatTime(p.atMs, props.timezone)}</td>
-                <td>{p.direction === 'in' ? t(page, 'in') : t(page, 'out')}</td>
-                <td>{p.terminalId}</td>
-                <td>{p.method}</td>
+                <td>{directionName(page.lang, p.direction)}</td>
+                <td>{props.terminalName(p.terminalId)}</td>
+                <td>{methodName(page.lang, p.method)}</td>
               </tr>
             ))}
           </tbody>
@@ -143,8 +184,9 @@ export function WorkerDetailPage(props: {
 }
 
 /** While it waits, the script polls `data-poll` and reloads the page when the job ends. */
-function EnrolmentProgress(props: { page: PageContext; job: EnrolmentJob }) {
+function EnrolmentProgress(props: { page: PageContext; job: EnrolmentJob; terminal: string }) {
   const { page, job } = props;
+  const failure: Said = sayError(page.lang, job.message ?? '');
   return (
     <p
       class={`notice ${job.state === 'failed' ? 'error' : 'ok'}`}
@@ -152,17 +194,23 @@ function EnrolmentProgress(props: { page: PageContext; job: EnrolmentJob }) {
       data-state={job.state}
       data-poll={job.state === 'waiting' ? `/api/enrolments/${job.id}` : undefined}
     >
-      {job.state === 'waiting'
-        ? `${t(page, 'enrolWaiting')} (${job.terminalId})`
-        : job.state === 'done'
-          ? t(page, 'enrolDone')
-          : `${t(page, 'enrolFailed')} ${job.message ?? ''}`}
+      {job.state === 'waiting' ? (
+        tv(page, 'enrolWaiting', { terminal: props.terminal })
+      ) : job.state === 'done' ? (
+        t(page, 'enrolDone')
+      ) : (
+        <>
+          {t(page, 'enrolFailed')} <SaidText said={failure} />
+        </>
+      )}
     </p>
   );
 }
 
-function WorkerFacts(props: { page: PageContext; worker: Worker; holding: readonly string[] }) {
+function WorkerFacts(props: { page: PageContext; worker: Worker; holding: readonly TerminalChoice[] }) {
   const { page, worker } = props;
+  const { lang } = page;
+  const identities = IDENTITY_KEYS.filter((k) => worker.identities[k]);
   return (
     <dl class="facts">
       <dt>{t(page, 'name')}</dt>
@@ -170,48 +218,99 @@ function WorkerFacts(props: { page: PageContext; worker: Worker; holding: readon
       <dt>{t(page, 'pin')}</dt>
       <dd>{worker.pin}</dd>
       <dt>{t(page, 'status')}</dt>
-      <dd>
-        {worker.status === 'active'
-          ? t(page, 'active')
-          : `${t(page, 'removed')} (${worker.removal?.reason ?? ''}, ${worker.removal?.source ?? ''})`}
+      <dd id="worker-status">
+        <WorkerStatus page={page} worker={worker} />
       </dd>
       <dt>{t(page, 'identities')}</dt>
       <dd>
-        {Object.entries(worker.identities)
-          .filter(([, v]) => v)
-          .map(([k, v]) => `${k}: ${k === 'idCardNo' ? maskId(String(v)) : v}`)
-          .join(' · ') || '—'}
+        {identities.length === 0
+          ? '—'
+          : identities.map((k, i) => (
+              <>
+                {i > 0 && ' · '}
+                {`${identityName(lang, k)}${lang === 'en' ? ': ' : '：'}`}
+                <span class="id">{identityValue(k, worker.identities[k]!)}</span>
+              </>
+            ))}
       </dd>
       <dt>{t(page, 'sources')}</dt>
-      <dd>{worker.sources.join(', ')}</dd>
+      <dd>
+        {joinWords(
+          lang,
+          worker.sources.map((s) => sourceName(lang, s)),
+        )}
+      </dd>
       <dt>{t(page, 'templates')}</dt>
       <dd>
-        {worker.templates.map((tp) => `${tp.kind}#${tp.index} (${tp.format})`).join(', ') || '—'}
-        {worker.facePhoto ? ' · photo' : ''}
+        {[
+          ...worker.templates.map((tp) => (
+            <span>
+              {tv(page, 'templateN', { kind: templateKindName(lang, tp.kind), n: tp.index })}{' '}
+              <small class="raw" translate="no">
+                {tp.format}
+              </small>
+            </span>
+          )),
+          ...(worker.facePhoto ? [<span>{t(page, 'facePhoto')}</span>] : []),
+        ].flatMap((item, i) => (i > 0 ? [lang === 'en' ? ', ' : '、', item] : [item]))}
+        {worker.templates.length === 0 && !worker.facePhoto && '—'}
       </dd>
       <dt>{t(page, 'holdingTerminals')}</dt>
-      <dd>{props.holding.join(', ') || '—'}</dd>
+      <dd id="holding-terminals">
+        {joinWords(
+          lang,
+          props.holding.map((h) => h.name),
+        ) || '—'}
+      </dd>
     </dl>
   );
 }
 
+/** Active, or removed: why (the model's removal reason), by whom, and the platform's own words if any. */
+function WorkerStatus(props: { page: PageContext; worker: Worker }) {
+  const { page, worker } = props;
+  const { lang } = page;
+  const removal = worker.removal;
+  if (worker.status === 'active') return <>{t(page, 'active')}</>;
+  if (!removal) return <>{t(page, 'removed')}</>;
+  const open = lang === 'en' ? ' (' : '（';
+  const close = lang === 'en' ? ')' : '）';
+  return (
+    <>
+      {`${t(page, 'removed')}${lang === 'en' ? ': ' : '：'}${removalReasonName(lang, removal.reason)}${open}${tv(page, 'removalBy', { source: sourceName(lang, removal.source) })}${close}`}
+      {removal.detail && (
+        <>
+          {' '}
+          <small class="raw" translate="no">
+            {removal.detail}
+          </small>
+        </>
+      )}
+    </>
+  );
+}
+
+function identityValue(key: IdentityKey, value: string): string {
+  return key === 'idCardNo' ? maskId(value) : value;
+}
+
 /** Enrolment, linking platform ids by hand, and local remove/restore. */
-function WorkerForms(props: { page: PageContext; worker: Worker; terminalIds: readonly string[] }) {
+function WorkerForms(props: { page: PageContext; worker: Worker; terminals: readonly TerminalChoice[] }) {
   const { page, worker } = props;
   const base = `/workers/${encodeURIComponent(worker.id)}`;
   return (
     <>
-      <EnrolForm page={page} action={`${base}/enrol`} terminalIds={props.terminalIds} />
+      <EnrolForm page={page} action={`${base}/enrol`} terminals={props.terminals} />
       <h2>{t(page, 'linkIdentity')}</h2>
       <p class="hint">{t(page, 'linkHint')}</p>
       <form method="post" action={`${base}/link`} class="filters" id="link-form">
         <Csrf page={page} />
-        <input
-          name="sichuanUserId"
-          placeholder="Sichuan userId"
-          value={worker.identities.sichuanUserId ?? ''}
-        />
-        <input name="deliUserId" placeholder="Deli user_id" value={worker.identities.deliUserId ?? ''} />
+        {(['sichuanUserId', 'deliUserId'] as const).map((key) => (
+          <label>
+            {identityName(page.lang, key)}
+            <input name={key} value={worker.identities[key] ?? ''} />
+          </label>
+        ))}
         <button type="submit">{t(page, 'linkIdentity')}</button>
       </form>
       <form method="post" action={`${base}/${worker.status === 'active' ? 'remove' : 'restore'}`}>
@@ -224,22 +323,29 @@ function WorkerForms(props: { page: PageContext; worker: Worker; terminalIds: re
   );
 }
 
-function EnrolForm(props: { page: PageContext; action: string; terminalIds: readonly string[] }) {
+function EnrolForm(props: { page: PageContext; action: string; terminals: readonly TerminalChoice[] }) {
   const { page } = props;
   return (
     <>
       <h2>{t(page, 'enrol')}</h2>
       <form method="post" action={props.action} class="filters">
         <Csrf page={page} />
-        <select name="kind">
-          <option value="fp">{t(page, 'enrolFp')}</option>
-          <option value="fa">{t(page, 'enrolFa')}</option>
-        </select>
-        <select name="terminalId">
-          {props.terminalIds.map((id) => (
-            <option value={id}>{id}</option>
-          ))}
-        </select>
+        <label>
+          {t(page, 'method')}
+          <select name="kind">
+            {(['fp', 'fa'] as const).map((kind) => (
+              <option value={kind}>{templateKindName(page.lang, kind)}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t(page, 'enrolOn')}
+          <select name="terminalId">
+            {props.terminals.map((term) => (
+              <option value={term.id}>{term.name}</option>
+            ))}
+          </select>
+        </label>
         <button type="submit">{t(page, 'enrol')}</button>
       </form>
     </>
@@ -260,6 +366,8 @@ export function RegisterPage(props: {
   values: RegisterValues;
   available: boolean;
   error?: string;
+  /** The error is the form's own check: nothing went to the platform. */
+  errorIsLocal?: boolean;
   userId?: string;
   workerId?: string;
 }) {
@@ -268,16 +376,24 @@ export function RegisterPage(props: {
     name: string,
     key: Parameters<typeof t>[1],
     attrs: Record<string, string | boolean> = {},
+    hint?: string,
   ) => (
     <label>
       {t(page, key)}
       <input name={name} value={values[name] ?? ''} required {...attrs} />
+      {hint && <small class="hint">{hint}</small>}
     </label>
   );
   return (
     <Layout page={page} title={t(page, 'registerWorker')}>
       {!props.available && <Notice kind="error">{t(page, 'noSichuan')}</Notice>}
-      <RegisterResult page={page} error={props.error} userId={props.userId} workerId={props.workerId} />
+      <RegisterResult
+        page={page}
+        error={props.error}
+        errorIsLocal={props.errorIsLocal}
+        userId={props.userId}
+        workerId={props.workerId}
+      />
       <form method="post" action="/workers/new" enctype="multipart/form-data" class="grid" id="register-form">
         <Csrf page={page} />
         {input('name', 'name')}
@@ -297,7 +413,7 @@ export function RegisterPage(props: {
         {input('birthday', 'birthday', { type: 'date' })}
         {input('address', 'address')}
         {input('idIssuer', 'idIssuer')}
-        {input('idPeriod', 'idPeriod', { pattern: '[0-9]{8}-([0-9]{8}|长期)' })}
+        {input('idPeriod', 'idPeriod', { pattern: '[0-9]{8}-([0-9]{8}|长期)' }, t(page, 'idPeriodHint'))}
         <label>
           {t(page, 'userType')}
           <select name="userType">
@@ -309,49 +425,89 @@ export function RegisterPage(props: {
             </option>
           </select>
         </label>
-        <PhotoInput page={page} name="idPhoto" label={t(page, 'idPhoto')} />
-        <PhotoInput page={page} name="photo" label={t(page, 'livePhoto')} />
-        <button type="submit" disabled={!props.available}>
-          {t(page, 'submit')}
-        </button>
+        <div class="photos">
+          <PhotoInput page={page} name="idPhoto" label={t(page, 'idPhoto')} />
+          <PhotoInput page={page} name="photo" label={t(page, 'livePhoto')} />
+        </div>
+        <div class="form-actions">
+          <button type="submit" disabled={!props.available}>
+            {t(page, 'submit')}
+          </button>
+        </div>
       </form>
     </Layout>
   );
 }
 
 /** The platform's answer: its error, or the userId it gave and a link to the stored worker. */
-function RegisterResult(props: { page: PageContext; error?: string; userId?: string; workerId?: string }) {
+function RegisterResult(props: {
+  page: PageContext;
+  error?: string;
+  errorIsLocal?: boolean;
+  userId?: string;
+  workerId?: string;
+}) {
   const { page } = props;
   return (
     <>
       {props.error && (
-        <p class="notice error" role="alert" id="register-result">
-          {t(page, 'registerFailed')} {props.error}
+        <p
+          class="notice error"
+          role="alert"
+          id="register-result"
+          data-local={String(props.errorIsLocal === true)}
+        >
+          {t(page, props.errorIsLocal ? 'registerNotSent' : 'registerFailed')}{' '}
+          <SaidText
+            said={
+              props.errorIsLocal
+                ? sayRegistrationProblem(page.lang, props.error)
+                : sayError(page.lang, props.error)
+            }
+          />
         </p>
       )}
       {props.userId && (
         <p class="notice ok" role="status" id="register-result">
           {t(page, 'registered')} <strong id="registered-user-id">{props.userId}</strong>{' '}
-          {props.workerId && <a href={`/workers/${encodeURIComponent(props.workerId)}`}>→</a>}
+          {props.workerId && (
+            <a href={`/workers/${encodeURIComponent(props.workerId)}`}>{t(page, 'openWorker')}</a>
+          )}
         </p>
       )}
     </>
   );
 }
 
+/**
+ * The file field is the browser's own (its button speaks the browser's language), so it is hidden
+ * behind a button of ours; the script writes the chosen file's name beside it.
+ */
 function PhotoInput(props: { page: PageContext; name: string; label: string }) {
+  const { page } = props;
   return (
     <fieldset class="photo" data-photo={props.name}>
       <legend>{props.label}</legend>
-      <input type="file" name={props.name} accept="image/jpeg,image/png" capture="environment" required />
-      <button
-        type="button"
-        class="camera"
-        data-camera={props.name}
-        data-capture-label={t(props.page, 'capture')}
-      >
-        {t(props.page, 'takePhoto')}
-      </button>
+      <div class="pick">
+        <label class="button file-pick">
+          <input
+            type="file"
+            name={props.name}
+            accept="image/jpeg,image/png"
+            capture="environment"
+            required
+            class="file-input"
+          />
+          {t(page, 'choosePhoto')}
+        </label>
+        <button type="button" class="camera" data-camera={props.name} data-capture-label={t(page, 'capture')}>
+          {t(page, 'takePhoto')}
+        </button>
+      </div>
+      <span class="file-name muted" data-file-name={props.name}>
+        {t(page, 'noPhotoChosen')}
+      </span>
+      <small class="hint">{t(page, 'photoHint')}</small>
     </fieldset>
   );
 }

@@ -16,6 +16,10 @@
   function chartSize(el) {
     return { width: Math.max(260, el.clientWidth), height: 220 };
   }
+  // Entries and exits of an hour stand side by side, each filling just under half the hour's
+  // column: entries left of the hour's centre (align -1), exits right of it (align 1).
+  const ENTRY_COLOUR = '#1a7f37';
+  const EXIT_COLOUR = '#c2570c';
   function drawChart(entries, exits) {
     const el = document.getElementById('hourly-chart');
     if (!el || typeof window.uPlot !== 'function') return;
@@ -25,16 +29,32 @@
       chart.setData(data);
       return;
     }
-    const bars = window.uPlot.paths.bars({ size: [0.4, 24] });
+    const bars = (align) => window.uPlot.paths.bars({ size: [0.42, 18], align });
+    const hourText = (h) => el.dataset.hourFormat.replace('{n}', String(h));
     chart = new window.uPlot(
       {
         ...chartSize(el),
-        scales: { x: { time: false } },
-        axes: [{ values: (_, ticks) => ticks.map((h) => `${h}`) }, {}],
+        scales: { x: { time: false, range: (_, min, max) => [min - 0.5, max + 0.5] } },
+        axes: [
+          { values: (_, ticks) => ticks.map((h) => (Number.isInteger(h) ? hourText(h) : '')) },
+          { values: (_, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : '')) },
+        ],
         series: [
-          { label: 'h' },
-          { label: el.dataset.entriesLabel, stroke: '#1a7f37', fill: 'rgba(26,127,55,0.35)', paths: bars },
-          { label: el.dataset.exitsLabel, stroke: '#b35900', fill: 'rgba(179,89,0,0.35)', paths: bars },
+          { label: el.dataset.hourLabel, value: (_, h) => (h == null ? '—' : hourText(h)) },
+          {
+            label: el.dataset.entriesLabel,
+            stroke: ENTRY_COLOUR,
+            fill: ENTRY_COLOUR,
+            paths: bars(-1),
+            points: { show: false },
+          },
+          {
+            label: el.dataset.exitsLabel,
+            stroke: EXIT_COLOUR,
+            fill: EXIT_COLOUR,
+            paths: bars(1),
+            points: { show: false },
+          },
         ],
       },
       data,
@@ -46,6 +66,18 @@
     const el = document.getElementById(id);
     if (el && el.textContent !== value) el.textContent = value;
   }
+  // A message and a peer's own words beside it, as the server renders them (SaidText).
+  function saidNodes(said) {
+    const nodes = [document.createTextNode(said.text)];
+    if (said.raw) {
+      const raw = document.createElement('small');
+      raw.className = 'raw';
+      raw.setAttribute('translate', 'no');
+      raw.textContent = said.raw;
+      nodes.push(document.createTextNode(' '), raw);
+    }
+    return nodes;
+  }
   function fillRows(tableId, rows) {
     const body = document.querySelector(`#${tableId} tbody`);
     if (!body) return;
@@ -54,7 +86,8 @@
         const tr = document.createElement('tr');
         for (const cell of cells) {
           const td = document.createElement('td');
-          td.textContent = cell.text;
+          if (cell.said) td.append(...saidNodes(cell.said));
+          else td.textContent = cell.text;
           if (cell.cls) td.className = cell.cls;
           tr.append(td);
         }
@@ -66,59 +99,46 @@
     setText('on-site', String(data.onSite));
     setText('entries-today', String(data.entriesToday));
     setText('exits-today', String(data.exitsToday));
-    setText('on-site-names', data.onSiteNames.join('、'));
+    setText('on-site-names', data.onSiteNames.join(data.lang === 'en' ? ', ' : '、'));
     const latest = data.latest;
-    const inLabel = document.documentElement.lang === 'en' ? 'In' : '进';
-    const outLabel = document.documentElement.lang === 'en' ? 'Out' : '出';
     setText(
       'latest-punch',
-      latest
-        ? `${latest.at} ${latest.name} ${latest.direction === 'in' ? inLabel : outLabel} @ ${latest.terminalId}`
-        : '—',
+      latest ? `${latest.at} ${latest.name} ${latest.directionText} · ${latest.terminalName}` : '—',
     );
     const alerts = document.getElementById('alerts');
     if (alerts) {
-      const items = data.alerts.length ? data.alerts : [alerts.dataset.empty];
       alerts.replaceChildren(
-        ...items.map((text) => {
+        ...(data.alerts.length ? data.alerts : [undefined]).map((alert) => {
           const li = document.createElement('li');
-          li.textContent = text;
-          if (!data.alerts.length) li.className = 'muted';
+          if (alert) {
+            li.dataset.code = alert.code;
+            li.append(...saidNodes(alert.said));
+          } else {
+            li.textContent = alerts.dataset.empty;
+            li.className = 'muted';
+          }
           return li;
         }),
       );
     }
-    const terminals = document.getElementById('terminal-table');
     fillRows(
       'terminal-table',
       data.terminals.map((t) => [
-        { text: t.id },
-        {
-          text: t.online ? terminals.dataset.online : terminals.dataset.offline,
-          cls: t.online ? 'good' : 'bad',
-        },
+        { text: t.name },
+        { text: t.status, cls: t.online ? 'good' : 'bad' },
         { text: t.lastPunch },
-        {
-          text:
-            t.clockOffsetSeconds === undefined || t.clockOffsetSeconds === null
-              ? '—'
-              : `${t.clockOffsetSeconds} s`,
-        },
-        { text: t.rosterSync || '—' },
+        { text: t.clockOffset },
+        { said: t.rosterSync },
       ]),
     );
-    const upstreams = document.getElementById('upstream-table');
     fillRows(
       'upstream-table',
       data.upstreams.map((u) => [
-        { text: u.name },
-        {
-          text: u.connected ? upstreams.dataset.connected : upstreams.dataset.disconnected,
-          cls: u.connected ? 'good' : 'bad',
-        },
+        { text: u.label },
+        { text: u.status, cls: u.connected ? 'good' : 'bad' },
         { text: String(u.backlog) },
         { text: u.lastSuccess },
-        { text: u.configAlert || u.lastError || '—' },
+        { said: u.problem },
       ]),
     );
     drawChart(data.entries, data.exits);
@@ -159,6 +179,15 @@
     setTimeout(poll, 1500);
   }
 
+  // ── the chosen picture's name beside its (hidden) file field ──
+  for (const input of document.querySelectorAll('fieldset.photo input[type=file]')) {
+    const shown = input.closest('fieldset').querySelector('[data-file-name]');
+    const none = shown?.textContent ?? '';
+    input.addEventListener('change', () => {
+      if (shown) shown.textContent = input.files?.[0]?.name ?? none;
+    });
+  }
+
   // ── camera capture into a file input ──
   for (const button of document.querySelectorAll('button[data-camera]')) {
     if (!navigator.mediaDevices?.getUserMedia) {
@@ -194,6 +223,7 @@
             const transfer = new DataTransfer();
             transfer.items.add(new File([blob], `${input.name}.jpg`, { type: 'image/jpeg' }));
             input.files = transfer.files;
+            input.dispatchEvent(new Event('change'));
             for (const track of stream.getTracks()) track.stop();
             const img = document.createElement('img');
             img.className = 'preview';

@@ -2,7 +2,7 @@ import type { SichuanRegistration } from '../../cloud/sichuan/registration';
 import type { TerminalConfig } from '../../config/schema';
 import type { HealthReport } from '../http/health';
 import type { Logger, TemplateKind, TerminalDriver, UpstreamName, WorkerChange } from '../model';
-import type { PunchIndexFeed } from '../query/index-feed';
+import type { PunchReader } from '../query/punch-query';
 import type { Worker } from '../roster/roster';
 import type { TerminalStatus } from '../terminals/supervisor';
 import type { RegistrationCapability } from '../upstreams/capabilities';
@@ -12,6 +12,14 @@ export type RegistrationPort = RegistrationCapability;
 
 /** What the page collects for RegistData: exactly the platform client's registration. */
 export type RegistrationForm = SichuanRegistration;
+
+/** How far a terminal is from the roster, for the page to put in words. */
+export type RosterSyncState =
+  | { readonly kind: 'notApplicable' }
+  | { readonly kind: 'inSync' }
+  | { readonly kind: 'pending'; readonly pending: number }
+  | { readonly kind: 'full'; readonly pending: number }
+  | { readonly kind: 'error'; readonly pending: number; readonly error: string };
 
 export interface TerminalHandle {
   readonly id: string;
@@ -44,7 +52,7 @@ export interface WebDeps {
   readonly apiToken?: string;
   readonly configFile?: string;
   readonly logger: Logger;
-  readonly punches: PunchIndexFeed;
+  readonly punches: PunchReader;
   readonly roster: RosterView;
   health(): HealthReport;
   terminals(): readonly TerminalHandle[];
@@ -61,8 +69,10 @@ export interface WebDeps {
   reconcileNow(terminalId: string): Promise<void>;
   /** The running terminals the reconcilers have written this worker to. */
   terminalsHolding(workerId: string): readonly string[];
-  /** The terminal's roster sync state ("in sync", "3 pending", …); undefined when it is not running. */
-  rosterSyncState(terminalId: string): string | undefined;
+  /** The terminal's roster sync state; undefined when it is not running. */
+  rosterSyncState(terminalId: string): RosterSyncState | undefined;
+  /** The name the configuration gives the terminal (the page shows names, not ids); undefined without one. */
+  terminalName(terminalId: string): string | undefined;
   /**
    * Enrols a fingerprint or face on the chosen terminal through the gateway's enrolment service,
    * which stores the template in the roster; resolves when it is stored.

@@ -1,0 +1,98 @@
+/**
+ * Code the presentation test runs inside the page (`page.evaluate`), as source text: the test
+ * project compiles without the DOM's types, and this code needs nothing but the browser.
+ */
+
+/** The text a person reads (text nodes, placeholders, titles, labels, confirm texts, the title), data (`translate="no"`) left out. */
+export const READABLE_TEXT = `(() => {
+  const out = [document.title];
+  const isData = (el) => Boolean(el && el.closest('[translate="no"], script, style'));
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = (node.textContent || '').trim();
+    if (text && !isData(node.parentElement)) out.push(text);
+  }
+  for (const el of document.querySelectorAll('[placeholder], [title], [aria-label], [data-confirm]')) {
+    if (isData(el)) continue;
+    for (const name of ['placeholder', 'title', 'aria-label', 'data-confirm']) {
+      const value = el.getAttribute(name);
+      if (value) out.push(value);
+    }
+  }
+  for (const el of document.querySelectorAll('input[type=submit], input[type=button]')) out.push(el.value);
+  return out;
+})()`;
+
+/** Labels, headings and buttons holding (or inside) something marked as data. */
+export const DATA_IN_CHROME = `[...document.querySelectorAll('th, legend, dt, label, button, option, h1, h3, nav a')]
+  .filter((el) => el.querySelector('[translate="no"]') || el.closest('[translate="no"]'))
+  .map((el) => el.outerHTML.slice(0, 120))`;
+
+/** Every visible form control's box, in page coordinates. */
+export const CONTROL_BOXES = `[...document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a.button')]
+  .map((el) => {
+    const r = el.getBoundingClientRect();
+    const name = el.getAttribute('name') || (el.textContent || '').trim().slice(0, 20);
+    return {
+      what: el.tagName.toLowerCase() + '[' + name + ']',
+      x: r.x + window.scrollX,
+      y: r.y + window.scrollY,
+      w: r.width,
+      h: r.height,
+      visible: r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden',
+    };
+  })
+  .filter((b) => b.visible)
+  .map((b) => ({ what: b.what, x: b.x, y: b.y, w: b.w, h: b.h }))`;
+
+/** Each punch card of the phone's list: its size and how its time is shown. */
+export const PUNCH_CARDS = `[...document.querySelectorAll('#punch-table tbody tr')].map((tr) => {
+  const when = tr.querySelector('.when .short');
+  const box = tr.getBoundingClientRect();
+  return {
+    height: box.height,
+    width: box.width,
+    time: when.textContent || '',
+    timeLines: when.getClientRects().length,
+    timeHeight: when.getBoundingClientRect().height,
+    lineHeight: Number.parseFloat(getComputedStyle(when).lineHeight),
+    fullShown: getComputedStyle(tr.querySelector('.when .full')).display !== 'none',
+  };
+})`;
+
+/**
+ * The hourly chart's bars, read off its canvas: runs of adjacent pixel columns holding a bar (one
+ * run per hour with punches), each with the columns showing the entries' colour and the exits'.
+ */
+export const CHART_BAR_RUNS = `(() => {
+  const canvas = document.querySelector('#hourly-chart canvas');
+  const { width, height } = canvas;
+  const pixels = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+  const near = (i, rgb) =>
+    Math.abs(pixels[i] - rgb[0]) + Math.abs(pixels[i + 1] - rgb[1]) + Math.abs(pixels[i + 2] - rgb[2]) < 40 &&
+    pixels[i + 3] > 200;
+  const ENTRY = [0x1a, 0x7f, 0x37];
+  const EXIT = [0xc2, 0x57, 0x0c];
+  const runs = [];
+  let run;
+  for (let x = 0; x < width; x++) {
+    let entry = 0;
+    let exit = 0;
+    for (let y = 0; y < height; y++) {
+      const i = (y * width + x) * 4;
+      if (near(i, ENTRY)) entry++;
+      else if (near(i, EXIT)) exit++;
+    }
+    if (entry < 3 && exit < 3) {
+      run = undefined;
+      continue;
+    }
+    if (!run) {
+      run = { entry: [], exit: [] };
+      runs.push(run);
+    }
+    if (entry >= 3) run.entry.push(x);
+    if (exit >= 3) run.exit.push(x);
+  }
+  return runs;
+})()`;
