@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { DeliConfig } from '../../config/schema';
+import type { EnabledDeliConfig } from '../../config/schema';
 import type {
   ClockSource,
   DeliveryResult,
@@ -69,7 +69,7 @@ export class DeliUpstream implements Upstream {
   };
 
   constructor(
-    private readonly config: DeliConfig,
+    private readonly config: EnabledDeliConfig,
     private readonly deps: DeliUpstreamDeps,
   ) {
     this.maxBatch = config.batchSize;
@@ -77,21 +77,18 @@ export class DeliUpstream implements Upstream {
 
   async start(): Promise<void> {
     const c = this.config;
-    if (!c.brokerUrl || !c.deviceId || !c.appId || !c.orgId)
-      throw new Error('upstreams.deli needs brokerUrl, deviceId, appId and orgId');
-    const deviceId = c.deviceId;
     const logger = this.deps.logger;
     const ca = c.caFile ? await readFile(c.caFile) : undefined;
     const status = (online: boolean) => () =>
-      Buffer.from(JSON.stringify({ device_id: deviceId, online, time: this.nowSeconds() }));
+      Buffer.from(JSON.stringify({ device_id: c.deviceId, online, time: this.nowSeconds() }));
     const link = new MqttLink({
       url: c.brokerUrl,
-      clientId: deviceId,
-      subscribe: [topicFor(c.topics.down, deviceId)],
+      clientId: c.deviceId,
+      subscribe: [topicFor(c.topics.down, c.deviceId)],
       keepaliveSeconds: c.keepaliveSeconds,
       reconnectMinMs: c.reconnectMinMs,
       reconnectMaxMs: c.reconnectMaxMs,
-      status: { topic: topicFor(c.topics.status, deviceId), online: status(true), offline: status(false) },
+      status: { topic: topicFor(c.topics.status, c.deviceId), online: status(true), offline: status(false) },
       logger,
       ...(c.username !== undefined && { username: c.username }),
       ...(c.password !== undefined && { password: c.password }),
@@ -154,10 +151,7 @@ export class DeliUpstream implements Upstream {
     if (users.length > 0) {
       try {
         // The mid follows the batch, so a retried batch carries the same mid and the app can drop it.
-        await this.send(
-          { cmd: 'checkin', orgId: this.config.orgId ?? '', users },
-          `ck${first.seq}-${last.seq}`,
-        );
+        await this.send({ cmd: 'checkin', orgId: this.config.orgId, users }, `ck${first.seq}-${last.seq}`);
       } catch (err) {
         const message = `checkin not acknowledged: ${(err as Error).message}`;
         this.noteError(message);
@@ -341,7 +335,7 @@ export class DeliUpstream implements Upstream {
   private send(message: UpMessage, mid: string | undefined): Promise<void> {
     const link = this.link;
     const c = this.config;
-    if (!link || !c.deviceId || !c.appId) return Promise.reject(new Error('deli upstream not started'));
+    if (!link) return Promise.reject(new Error('deli upstream not started'));
     const { action, data } = encodeUp(message, { numericUserIds: c.numericUserIds });
     const toPlatform = message.cmd === 'version_query' || message.cmd === 'upgrade_info_query';
     const bytes = serializeEnvelope({

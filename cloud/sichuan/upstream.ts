@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { SichuanConfig } from '../../config/schema';
+import type { EnabledSichuanConfig } from '../../config/schema';
 import type {
   ClockSource,
   DeliveryResult,
@@ -91,14 +91,14 @@ export class SichuanUpstream implements Upstream {
   private lastContentError = '';
 
   constructor(
-    private readonly config: SichuanConfig,
+    private readonly config: EnabledSichuanConfig,
     private readonly deps: SichuanDeps,
   ) {
     this.maxBatch = Math.min(config.batchSize, 10);
-    this.sn = config.sn ?? '';
+    this.sn = config.sn;
     this.codec = new SichuanCodec({
-      deviceKey: config.deviceKey ?? '',
-      sm4Key: config.sm4Key ?? '',
+      deviceKey: config.deviceKey,
+      sm4Key: config.sm4Key,
       sm4Iv: config.sm4Iv,
       cipherEncoding: config.cipherEncoding,
       signCase: config.signCase,
@@ -402,7 +402,6 @@ export class SichuanUpstream implements Upstream {
 
   private async link(): Promise<SichuanTransport> {
     if (this.transport) return this.transport;
-    if (!this.config.baseUrl) throw new TransportError('upstreams.sichuan.baseUrl is not set', 'network');
     let ca: Buffer | undefined;
     if (this.config.caFile) {
       try {

@@ -34,8 +34,12 @@ type UpstreamFactory = (config: GatewayConfig, deps: UpstreamDeps) => Promise<Up
 
 const UPSTREAMS: Record<UpstreamName, UpstreamFactory> = {
   sichuan: async (config, deps) => {
+    const sichuan = config.upstreams.sichuan;
+    // The schema has checked what an enabled platform needs; its client takes only that type and
+    // repeats no check. createUpstreams asks only for enabled platforms.
+    if (!sichuan.enabled) throw new Error('upstreams.sichuan is not enabled');
     const { SichuanUpstream } = await import('../../cloud/sichuan/upstream');
-    const upstream = new SichuanUpstream(config.upstreams.sichuan, {
+    const upstream = new SichuanUpstream(sichuan, {
       ...deps,
       siteTimezone: config.site.timezone,
       // One retry policy for the box: the platform's own backoff follows the outbox settings
@@ -45,8 +49,9 @@ const UPSTREAMS: Record<UpstreamName, UpstreamFactory> = {
     return { upstream, registration: upstream };
   },
   deli: async (config, deps) => {
-    const { DeliUpstream } = await import('../../cloud/deli/upstream');
     const deli = config.upstreams.deli;
+    if (!deli.enabled) throw new Error('upstreams.deli is not enabled');
+    const { DeliUpstream } = await import('../../cloud/deli/upstream');
     // Check-ins flow only while the link is up: a reconnect wait longer than the outbox's longest
     // back-off would break the promise to resume within outbox.maxBackoffMs.
     const reconnectMaxMs = Math.min(deli.reconnectMaxMs, config.outbox.maxBackoffMs);

@@ -1,8 +1,8 @@
 import type { GatewayConfig } from '../../config/schema';
 import type { UpstreamReport } from '../http/health';
 import type { GatewayMetrics } from '../metrics';
-import type { ClockSource, Logger, StatePort, Upstream, UpstreamName } from '../model';
-import { Outbox } from '../outbox/outbox';
+import type { ClockSource, Logger, Upstream, UpstreamName } from '../model';
+import { Outbox, type OutboxCursors } from '../outbox/outbox';
 import type { PunchJournal } from '../store/journal';
 import type {
   RegistrationCapability,
@@ -29,7 +29,7 @@ export class UpstreamSet {
       readonly config: GatewayConfig;
       readonly journal: PunchJournal;
       /** Where each outbox keeps its cursor (`outbox.<name>`). */
-      readonly cursors: StatePort;
+      readonly cursors: OutboxCursors;
       readonly metrics: GatewayMetrics;
       readonly clock: ClockSource;
       readonly logger: Logger;
@@ -43,7 +43,7 @@ export class UpstreamSet {
       const outbox = new Outbox({
         upstream: part.upstream,
         journal,
-        cursor: cursors.slot<number>(`outbox.${part.upstream.name}`),
+        cursor: cursors.slot(`outbox.${part.upstream.name}`),
         options: config.outbox,
         logger: logger.child({ part: 'outbox', upstream: part.upstream.name }),
         metrics,

@@ -59,6 +59,38 @@ describe('check-config (real CLI)', () => {
     expect(lines).toContain('upstreams.sichuan.sm4Key: required when enabled');
   });
 
+  it("names every key an enabled upstream lacks at its path, beside the file's other problems", async () => {
+    const file = await configFile('enabled-lacks.json', {
+      ...minimal,
+      terminals: [
+        { id: 'gate-1', driver: 'zk', direction: 'in', host: '10.0.0.5' },
+        { id: 'gate-1', driver: 'zk', direction: 'in', host: '10.0.0.6' },
+      ],
+      upstreams: {
+        sichuan: { enabled: true, baseUrl: 'https://platform.example/api', sn: '' },
+        deli: { enabled: true, brokerUrl: 'mqtt://127.0.0.1:1', deviceId: 'kq01_SN1', appId: 'a' },
+      },
+    });
+    const result = await runCli(['check-config', file]);
+    expect(result.code).toBe(2);
+    expect(result.stdout.trim().split('\n')).toEqual([
+      'upstreams.sichuan.sn: Too small: expected string to have >=1 characters',
+      'upstreams.sichuan.sn: required when enabled',
+      'upstreams.sichuan.deviceKey: required when enabled',
+      'upstreams.sichuan.sm4Key: required when enabled',
+      'upstreams.deli.orgId: required when enabled',
+      'terminals.1.id: duplicate terminal id "gate-1" (also terminals.0)',
+    ]);
+    const notBoolean = await runCli([
+      'check-config',
+      await configFile('enabled-type.json', { ...minimal, upstreams: { sichuan: { enabled: 'yes' } } }),
+    ]);
+    expect(notBoolean.code).toBe(2);
+    expect(notBoolean.stdout.trim()).toBe(
+      'upstreams.sichuan.enabled: Invalid input: expected boolean, received string',
+    );
+  });
+
   it('names the duplicate terminal id', async () => {
     const file = await configFile('dup.json', {
       ...minimal,

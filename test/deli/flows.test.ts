@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeliEmulator, type DeliEmulatorOptions } from '../../cloud/deli/emulator';
 import type { SyncEntry } from '../../cloud/deli/messages';
-import { WATERMARK_SLOT } from '../../cloud/deli/upstream';
+import { type DeliUpstream, WATERMARK_SLOT } from '../../cloud/deli/upstream';
+import { validateConfig } from '../../config/load';
+import { configSchema } from '../../config/schema';
 import { testLogger } from '../support/logger';
 import {
   APP_ID,
@@ -265,11 +267,28 @@ describe('deli robustness', () => {
     expect(h.emulator.state().violations).toEqual([]);
   });
 
-  it('refuses to start without the required settings', async () => {
-    // Disabled in the file, so the schema lets it through; start() still refuses.
-    const { upstream } = makeUpstream('mqtt://127.0.0.1:1', { enabled: false, deviceId: undefined });
-    await expect(upstream.start()).rejects.toThrow(/deviceId/);
-    expect(deliConfig('mqtt://127.0.0.1:1').batchSize).toBe(50);
+  it('runs only with what an enabled configuration has: the schema names each missing key, the type refuses a disabled one', () => {
+    const missing = validateConfig({
+      site: { name: 'test' },
+      upstreams: { deli: { enabled: true, brokerUrl: 'mqtt://127.0.0.1:1' } },
+    });
+    expect(missing.ok ? [] : missing.problems).toEqual([
+      'upstreams.deli.deviceId: required when enabled',
+      'upstreams.deli.appId: required when enabled',
+      'upstreams.deli.orgId: required when enabled',
+    ]);
+    const disabled = configSchema.parse({ site: { name: 'test' } }).upstreams.deli;
+    expect(disabled).toMatchObject({ enabled: false, batchSize: 50 });
+    expect(disabled.deviceId).toBeUndefined();
+    // The typecheck (npm test) fails here if the client ever accepts a disabled configuration again.
+    // @ts-expect-error a disabled Deli configuration may lack brokerUrl, deviceId, appId and orgId
+    const refused: ConstructorParameters<typeof DeliUpstream>[0] = disabled;
+    expect(refused.enabled).toBe(false);
+    expect(deliConfig('mqtt://127.0.0.1:1')).toMatchObject({
+      enabled: true,
+      deviceId: DEVICE_ID,
+      batchSize: 50,
+    });
   });
 });
 

@@ -6,7 +6,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { DeliEmulator, type DeliEmulatorOptions } from '../../cloud/deli/emulator';
 import { DeliUpstream } from '../../cloud/deli/upstream';
-import { configSchema, type DeliConfig } from '../../config/schema';
+import { configSchema, type EnabledDeliConfig } from '../../config/schema';
 import type {
   BiometricPayload,
   EnrolmentPort,
@@ -28,8 +28,8 @@ export const DEVICE_ID = 'P100_SN0001';
 export const APP_ID = 'attendance-app';
 export const ORG_ID = 'org-42';
 
-export function deliConfig(brokerUrl: string, overrides: Record<string, unknown> = {}): DeliConfig {
-  return configSchema.parse({
+export function deliConfig(brokerUrl: string, overrides: Record<string, unknown> = {}): EnabledDeliConfig {
+  const deli = configSchema.parse({
     site: { name: 'test' },
     upstreams: {
       deli: {
@@ -46,6 +46,8 @@ export function deliConfig(brokerUrl: string, overrides: Record<string, unknown>
       },
     },
   }).upstreams.deli;
+  if (!deli.enabled) throw new Error('deliConfig builds an enabled Deli upstream; do not override enabled');
+  return deli;
 }
 
 /** The desired roster as the hub keeps it, in memory; records every call. */

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SichuanEmulator, type SichuanEmulatorOptions } from '../../cloud/sichuan/emulator';
 import { type SichuanTiming, SichuanUpstream } from '../../cloud/sichuan/upstream';
-import type { SichuanConfig } from '../../config/schema';
+import type { EnabledSichuanConfig } from '../../config/schema';
 import type {
   Punch,
   RosterPort,
@@ -52,7 +52,10 @@ export class MemoryState implements StatePort {
   }
 }
 
-export function sichuanConfig(baseUrl: string, overrides: Partial<SichuanConfig> = {}): SichuanConfig {
+export function sichuanConfig(
+  baseUrl: string,
+  overrides: Partial<EnabledSichuanConfig> = {},
+): EnabledSichuanConfig {
   return {
     enabled: true,
     baseUrl,
@@ -97,7 +100,7 @@ export interface Rig {
 export async function startRig(
   options: {
     emulator?: Partial<SichuanEmulatorOptions>;
-    config?: Partial<SichuanConfig>;
+    config?: Partial<EnabledSichuanConfig>;
     timing?: Partial<SichuanTiming>;
   } = {},
 ): Promise<Rig> {
