@@ -14,6 +14,8 @@ export const SECRET_ENV: ReadonlyArray<{ env: string; path: readonly string[] }>
   { env: 'EDGE_GATEWAY_ADMIN_PASSWORD_HASH', path: ['http', 'adminPasswordHash'] },
   { env: 'EDGE_GATEWAY_API_TOKEN', path: ['http', 'apiToken'] },
   { env: 'EDGE_GATEWAY_METRICS_TOKEN', path: ['http', 'metricsToken'] },
+  { env: 'EDGE_GATEWAY_FLEET_COMMAND_KEY', path: ['fleet', 'commandKey'] },
+  { env: 'EDGE_GATEWAY_FLEET_PASSWORD', path: ['fleet', 'password'] },
 ];
 
 export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; problems: string[] };

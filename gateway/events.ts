@@ -14,6 +14,15 @@ export interface GatewayEvents {
   'roster.changed': [workerIds: readonly string[]];
   'upgrade.offered': [offer: UpgradeOffer];
   'config.changed': [];
+  /** The health report's alerts changed (gateway/fleet/alert-watch.ts): what was raised and cleared. */
+  'alerts.changed': [change: AlertsChange];
+}
+
+export interface AlertsChange {
+  readonly raised: readonly string[];
+  readonly cleared: readonly string[];
+  /** Every alert now, one line per alert. */
+  readonly alerts: readonly string[];
 }
 
 /** A typed facade over EventEmitter; listener errors are the listener's to handle. */

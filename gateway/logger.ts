@@ -11,6 +11,7 @@ export const SECRET_FIELDS = [
   'apiToken',
   'metricsToken',
   'commKey',
+  'commandKey',
   'authorization',
   'cookie',
 ] as const;
