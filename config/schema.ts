@@ -78,7 +78,7 @@ const terminalCommon = {
   syncClock: v.optional(v.boolean(), true),
 };
 
-const zkTerminal = v.object({
+const zkTerminal = v.strictObject({
   ...terminalCommon,
   driver: v.literal('zk'),
   host: nonEmpty('must not be empty'),
@@ -95,7 +95,7 @@ const zkTerminal = v.object({
 });
 
 const modbusTerminal = v.pipe(
-  v.object({
+  v.strictObject({
     ...terminalCommon,
     driver: v.literal('modbus'),
     transport: v.picklist(['tcp', 'rtu']),
@@ -120,7 +120,7 @@ const modbusTerminal = v.pipe(
   }),
 );
 
-const admsTerminal = v.object({
+const admsTerminal = v.strictObject({
   ...terminalCommon,
   driver: v.literal('adms'),
   /** The device serial number it sends as `SN=`; only configured numbers are served. */
@@ -130,13 +130,46 @@ const admsTerminal = v.object({
 const terminal = v.variant('driver', [zkTerminal, modbusTerminal, admsTerminal]);
 export const terminalSchema = validator(terminal);
 
+/**
+ * An upstream's settings as parsed: an enabled one has every key in `K` set, a disabled one may
+ * lack them. `GatewayConfig['upstreams'][name]` narrows on `enabled`, so a platform client takes
+ * only a configuration it can run with and repeats no check.
+ */
+type EnabledOrNot<T extends { enabled: boolean }, K extends keyof T> =
+  | Flat<Omit<T, 'enabled' | K> & { enabled: true } & { [P in K]-?: Exclude<T[P], undefined> }>
+  | Flat<Omit<T, 'enabled'> & { enabled: false }>;
+type Flat<T> = { [P in keyof T]: T[P] };
+
+/**
+ * "required when enabled" on each key of `keys` an enabled upstream leaves empty, at that key.
+ *
+ * One object checked after parsing rather than `v.variant('enabled', …)` with required keys: with the
+ * variant, a missing key becomes valibot's "required" and leaves the whole file untyped (so other
+ * checks, such as duplicate terminal ids, would go unreported), and a non-boolean `enabled` would
+ * read "Invalid discriminator value". The messages stay what installers and scripts know.
+ */
+function requiredWhenEnabled<T extends { enabled: boolean }, const K extends keyof T & string>(
+  keys: readonly K[],
+): v.BaseValidation<T, EnabledOrNot<T, K>, v.RawCheckIssue<T>> {
+  const check = v.rawCheck<T>(({ dataset, addIssue }) => {
+    if (!dataset.typed || !dataset.value.enabled) return;
+    const settings = dataset.value;
+    for (const key of keys) {
+      if (!settings[key]) addIssue({ message: 'required when enabled', path: pathTo(settings, [key]) });
+    }
+  });
+  // Only the output type is narrowed, and soundly: the check adds an issue for every key an enabled
+  // upstream lacks, and valibot hands out no output that has issues.
+  return check as unknown as v.BaseValidation<T, EnabledOrNot<T, K>, v.RawCheckIssue<T>>;
+}
+
 const taskType = v.picklist(['delete', 'issue']);
 
 /** The cipher's own rule (config/forms.ts), so what passes here is what the Sichuan client accepts. */
 const sm4KeyForm = formOf(sm4KeyProblem);
 
 const sichuanSchema = v.pipe(
-  v.object({
+  v.strictObject({
     enabled: v.optional(v.boolean(), false),
     /** API root, e.g. https://platform.example.gov.cn/api (endpoints are appended: /Online, /UploadData, …). */
     baseUrl: v.optional(
@@ -157,7 +190,10 @@ const sichuanSchema = v.pipe(
     signCase: v.optional(v.picklist(['lower', 'upper']), 'lower'),
     heartbeatSeconds: v.optional(int(10, 3600), 300),
     /** Fallback only when a task record's shape says nothing (default: the seed's dictionary 6.5). */
-    taskTypeMap: v.optional(v.object({ '1': taskType, '2': taskType }), { '1': 'delete', '2': 'issue' }),
+    taskTypeMap: v.optional(v.strictObject({ '1': taskType, '2': taskType }), {
+      '1': 'delete',
+      '2': 'issue',
+    }),
     batchSize: v.optional(
       int(1, 10, undefined, 'the platform accepts at most 10 records per UploadData'),
       10,
@@ -166,17 +202,11 @@ const sichuanSchema = v.pipe(
     /** PEM file with an extra CA for a platform with a private certificate; verification always stays on. */
     caFile: v.optional(readableFile),
   }),
-  v.rawCheck(({ dataset, addIssue }) => {
-    if (!dataset.typed || !dataset.value.enabled) return;
-    const s = dataset.value;
-    for (const key of ['baseUrl', 'sn', 'deviceKey', 'sm4Key'] as const) {
-      if (!s[key]) addIssue({ message: 'required when enabled', path: pathTo(s, [key]) });
-    }
-  }),
+  requiredWhenEnabled(['baseUrl', 'sn', 'deviceKey', 'sm4Key']),
 );
 
 const deliSchema = v.pipe(
-  v.object({
+  v.strictObject({
     enabled: v.optional(v.boolean(), false),
     /** mqtt://, mqtts://, ws:// or wss:// */
     brokerUrl: v.optional(
@@ -192,7 +222,7 @@ const deliSchema = v.pipe(
     username: v.optional(v.string()),
     password: v.optional(v.string()),
     topics: v.optional(
-      v.object({
+      v.strictObject({
         up: v.optional(nonEmpty(), 'deli/device/{deviceId}/up'),
         down: v.optional(nonEmpty(), 'deli/device/{deviceId}/down'),
         /** Retained online/offline status; the offline one is the MQTT last will (PROTOCOLS.md Deli 1). */
@@ -217,16 +247,73 @@ const deliSchema = v.pipe(
     /** Send user ids that are canonical integers as JSON numbers, as the seed's examples do. */
     numericUserIds: v.optional(v.boolean(), true),
   }),
+  requiredWhenEnabled(['brokerUrl', 'deviceId', 'appId', 'orgId']),
+);
+
+/**
+ * `fleet`: the box reports to an office over an MQTT broker the installer runs (docs/fleet.md).
+ * Off by default; `commandKey` and `password` may come from the environment (config/load.ts).
+ */
+const fleetSchema = v.pipe(
+  v.strictObject({
+    enabled: v.optional(v.boolean(), false),
+    brokerUrl: v.optional(
+      v.pipe(v.string(), v.regex(/^mqtts?:\/\/[^\s]+$/, 'must be an mqtt:// or mqtts:// URL')),
+    ),
+    /** One topic level, unique in the fleet: the office's `fleet send SITE` and the broker's ACLs use it. */
+    siteId: v.optional(
+      v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'use 1–64 letters, digits, "-" or "_"')),
+    ),
+    topicPrefix: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(
+          /^(?![/$])[^+#\s]*[^+#\s/]$/,
+          'use topic levels without "+", "#" or spaces, not starting with "/" or "$", not ending with "/"',
+        ),
+      ),
+      'edge-gateway/{siteId}',
+    ),
+    username: v.optional(nonEmpty('must not be empty')),
+    password: v.optional(secret),
+    /** A client certificate and its key (PEM), instead of or beside a password. */
+    certFile: v.optional(readableFile),
+    keyFile: v.optional(readableFile),
+    /** An extra CA (PEM) for an `mqtts://` broker with a private certificate; verification stays on. */
+    caFile: v.optional(readableFile),
+    intervalSeconds: v.optional(int(1, 86_400), 300),
+    keepaliveSeconds: v.optional(int(1, 3600), 120),
+    /** The shared secret commands are signed with (HMAC-SHA256); without it every command is refused. */
+    commandKey: v.optional(v.pipe(v.string(), v.minLength(16, 'use at least 16 characters'))),
+    /** Alert events kept while the broker is away; past this the oldest go and are counted. */
+    alertQueue: v.optional(int(1, 100_000), 500),
+    reconnectMinMs: v.optional(int(10, 600_000), 1000),
+    reconnectMaxMs: v.optional(int(10, 3_600_000), 300_000),
+  }),
   v.rawCheck(({ dataset, addIssue }) => {
-    if (!dataset.typed || !dataset.value.enabled) return;
-    const d = dataset.value;
-    for (const key of ['brokerUrl', 'deviceId', 'appId', 'orgId'] as const) {
-      if (!d[key]) addIssue({ message: 'required when enabled', path: pathTo(d, [key]) });
+    if (!dataset.typed) return;
+    const f = dataset.value;
+    if (f.enabled) {
+      for (const key of ['brokerUrl', 'siteId'] as const) {
+        if (!f[key]) addIssue({ message: 'required when enabled', path: pathTo(f, [key]) });
+      }
     }
+    if (f.certFile && !f.keyFile)
+      addIssue({ message: 'required with certFile', path: pathTo(f, ['keyFile']) });
+    if (f.keyFile && !f.certFile)
+      addIssue({ message: 'required with keyFile', path: pathTo(f, ['certFile']) });
   }),
 );
 
 const host = v.optional(nonEmpty(), '0.0.0.0');
+/** A DNS name or an IPv4/IPv6 address, as a browser sends it in `Host` but without the port. */
+const allowedHost = v.pipe(
+  v.string(),
+  v.regex(
+    /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/,
+    'must be a host name or an address, without scheme, port or path (e.g. gateway.site.lan)',
+  ),
+);
 
 const gatewayConfig = v.pipe(
   v.strictObject({
@@ -251,6 +338,8 @@ const gatewayConfig = v.pipe(
         apiToken: v.optional(v.pipe(v.string(), v.minLength(16, 'use at least 16 characters'))),
         /** When set, /metrics needs `Authorization: Bearer <token>`; otherwise it is open. */
         metricsToken: v.optional(v.pipe(v.string(), v.minLength(16, 'use at least 16 characters'))),
+        /** More names (or addresses) the page is reached by, besides loopback, the host name and interface addresses. */
+        allowedHosts: v.optional(v.array(allowedHost, 'must be a list of host names'), []),
       }),
       {},
     ),
@@ -277,10 +366,20 @@ const gatewayConfig = v.pipe(
       }),
       {},
     ),
+    retention: v.optional(
+      v.strictObject({
+        /** Years of punches the query store keeps for the page and reports (the journal keeps `journal.retentionDays`). */
+        punchYears: v.optional(int(1, 50), 3),
+      }),
+      {},
+    ),
     pipeline: v.optional(
       v.strictObject({
-        /** How far back re-read punches are recognised as duplicates (they are also bounded by driver cursors). */
-        dedupWindowDays: v.optional(int(1, 366), 31),
+        /**
+         * How far back, in punch time, a re-read punch is recognised as a duplicate (re-reads are also
+         * bounded by driver cursors). Start-up reads only the journal segments holding punches this recent.
+         */
+        dedupWindowDays: v.optional(int(1, 366), 7),
       }),
       {},
     ),
@@ -288,6 +387,10 @@ const gatewayConfig = v.pipe(
       v.strictObject({
         initialBackoffMs: v.optional(int(10, 600_000), 1000),
         maxBackoffMs: v.optional(int(100, 3_600_000), 300_000),
+        /** At most this many acknowledged batches wait for their cursor to reach the disk: a crash re-sends at most this many. */
+        cursorSaveBatches: v.optional(int(1, 1000), 32),
+        /** An acknowledged batch's cursor starts to be saved within this long. */
+        cursorSaveMs: v.optional(int(0, 60_000), 1000),
       }),
       {},
     ),
@@ -321,6 +424,7 @@ const gatewayConfig = v.pipe(
       }),
       {},
     ),
+    fleet: v.optional(fleetSchema, {}),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
@@ -359,5 +463,13 @@ export type TerminalConfig = GatewayConfig['terminals'][number];
 export type ZkTerminalConfig = Extract<TerminalConfig, { driver: 'zk' }>;
 export type ModbusTerminalConfig = Extract<TerminalConfig, { driver: 'modbus' }>;
 export type AdmsTerminalConfig = Extract<TerminalConfig, { driver: 'adms' }>;
+/** `upstreams.sichuan` as parsed; narrows on `enabled`. */
 export type SichuanConfig = GatewayConfig['upstreams']['sichuan'];
+/** What the Sichuan client runs with: baseUrl, sn, deviceKey and sm4Key are set. */
+export type EnabledSichuanConfig = Extract<SichuanConfig, { enabled: true }>;
+/** `upstreams.deli` as parsed; narrows on `enabled`. */
 export type DeliConfig = GatewayConfig['upstreams']['deli'];
+/** `fleet` as parsed (docs/fleet.md). */
+export type FleetConfig = GatewayConfig['fleet'];
+/** What the Deli client runs with: brokerUrl, deviceId, appId and orgId are set. */
+export type EnabledDeliConfig = Extract<DeliConfig, { enabled: true }>;

@@ -1,18 +1,24 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ServerType } from '@hono/node-server';
+import type { Context } from 'hono';
 import type { GatewayConfig, TerminalConfig } from '../config/schema';
 import { systemClock } from '../lib/clock';
 import { EventBus } from './events';
+import { AlertWatch } from './fleet/alert-watch';
+import { adaptBox } from './fleet/box-adapter';
+import { FleetPart } from './fleet/fleet-part';
 import { createHttpApp } from './http/app';
 import type { HealthReport } from './http/health';
 import { HealthService } from './http/health-service';
 import { closeServer, listen } from './http/server';
 import { GatewayMetrics } from './metrics';
 import type { ClockSource, Logger, Upstream, UpstreamName } from './model';
+import { CursorLog } from './outbox/cursor-log';
 import type { Outbox } from './outbox/outbox';
 import { DedupIndex } from './pipeline/dedup-index';
 import { type PipelineTerminal, PunchPipeline } from './pipeline/pipeline';
+import { QueryStore } from './query/query-store';
 import { RemoteSettingsStore } from './remote-settings';
 import { EnrolmentService } from './roster/enrolment';
 import type { Reconciler } from './roster/reconciler';
@@ -27,6 +33,7 @@ import type { TerminalSupervisor } from './terminals/supervisor';
 import { TerminalSet } from './terminals/terminal-set';
 import { SelfUpdate } from './update/self-update';
 import { loopbackHealthUrl } from './update/trial';
+import { RESTART_EXIT_CODE } from './update/updater';
 import { UpstreamSet } from './upstreams/upstream-set';
 import { VERSION } from './version';
 
@@ -44,7 +51,7 @@ export interface GatewayOptions {
 /** Every part of a running gateway, built once by `Gateway.build`. */
 interface Parts {
   readonly state: StateStore;
-  readonly cursors: StateStore;
+  readonly cursors: CursorLog;
   readonly blobs: BlobStore;
   readonly journal: PunchJournal;
   readonly roster: Roster;
@@ -57,7 +64,10 @@ interface Parts {
   readonly upstreams: UpstreamSet;
   readonly selfUpdate: SelfUpdate;
   readonly housekeeping: Housekeeping;
+  readonly queryStore: QueryStore;
   readonly health: HealthService;
+  readonly alertWatch: AlertWatch;
+  readonly fleet: FleetPart;
 }
 
 /**
@@ -96,25 +106,32 @@ export class Gateway {
     await Promise.all([parts.state.open(), parts.cursors.open(), parts.blobs.open()]);
     await parts.journal.open();
     await parts.roster.open();
+    // In the background: opens or rebuilds the page's SQLite store and catches up with the journal.
+    parts.queryStore.start();
     await parts.dedup.load(parts.journal);
     parts.settings.applyStored();
     await parts.terminals.install(config.terminals);
     await parts.upstreams.start();
 
+    let page: { signedIn(c: Context): boolean } | undefined;
     const app = createHttpApp({
       health: () => parts.health.report(),
       metrics: this.metrics,
       metricsToken: config.http.metricsToken,
+      apiToken: config.http.apiToken,
+      allowedHosts: config.http.allowedHosts,
+      listenHost: config.http.host,
+      signedIn: (c) => page?.signedIn(c) ?? false,
     });
     // The site manager's page and API (gateway/web), beside /healthz and /metrics; loaded on demand.
     const { mountWebApp } = await import('./web/mount');
-    await mountWebApp(
+    page = await mountWebApp(
       app,
       {
         config,
         dataDir: this.dataDir,
         configFile: this.options.configFile,
-        journal: parts.journal,
+        punches: parts.queryStore,
         bus: this.bus,
         roster: parts.roster,
         terminals: parts.terminals,
@@ -133,6 +150,8 @@ export class Gateway {
     parts.upstreams.startDelivery();
     parts.terminals.start();
     await parts.housekeeping.start();
+    parts.alertWatch.start();
+    await parts.fleet.start();
     logger.info(
       {
         version: VERSION,
@@ -151,12 +170,17 @@ export class Gateway {
   async stop(): Promise<void> {
     const parts = this.parts;
     if (!parts) return;
+    // First, while the broker can still hear it: the retained status says "stopped", not the will's "lost".
+    await parts.fleet.stop();
+    parts.alertWatch.stop();
     parts.housekeeping.stop();
     parts.selfUpdate.stop();
     await parts.terminals.stop();
     await parts.upstreams.stop();
+    await parts.cursors.close();
     if (this.server) await closeServer(this.server);
     parts.pipeline.stop();
+    await parts.queryStore.stop();
     await parts.journal.close();
     this.logger.info({ journalLastSeq: parts.journal.lastSeq }, 'gateway stopped');
   }
@@ -226,7 +250,7 @@ export class Gateway {
     const { config, logger, clock, bus, metrics } = this;
     const dataDir = this.dataDir;
     const state = new StateStore(join(dataDir, 'state.json'));
-    const cursors = new StateStore(join(dataDir, 'cursors.json'));
+    const cursors = new CursorLog({ dir: dataDir, logger: logger.child({ part: 'cursors' }) });
     const blobs = new BlobStore(join(dataDir, 'blobs'));
     const journal = new PunchJournal({
       dir: join(dataDir, 'journal'),
@@ -310,10 +334,20 @@ export class Gateway {
       journalProblem: () => pipeline.journalProblem()?.message,
       exit: (code) => (this.options.requestExit ? this.options.requestExit(code) : process.exit(code)),
     });
+    const queryStore = new QueryStore({
+      file: join(dataDir, 'punches.sqlite'),
+      journal,
+      bus,
+      workers: roster,
+      punchYears: config.retention.punchYears,
+      clock,
+      logger: logger.child({ part: 'query-store' }),
+    });
     const housekeeping = new Housekeeping({
       journal,
       dedup,
       acknowledged: () => upstreams.acknowledgedByAll(),
+      queryStoreHolds: () => queryStore.holds(),
       logger,
     });
     const health: HealthService = new HealthService({
@@ -324,7 +358,28 @@ export class Gateway {
       stores: [state, cursors],
       terminals: () => terminals.reports(),
       upstreams: () => upstreams.reports(),
-      moreAlerts: () => selfUpdate.alerts(),
+      moreAlerts: () => [...selfUpdate.alerts(), ...queryStore.alerts()],
+    });
+    const alertWatch = new AlertWatch({ bus, alerts: () => health.report().alerts });
+    const fleet = new FleetPart({
+      config: config.fleet,
+      box: adaptBox({
+        config,
+        roster,
+        terminals,
+        upstreams,
+        settings,
+        health: () => health.report(),
+        restart: () =>
+          this.options.requestExit
+            ? this.options.requestExit(RESTART_EXIT_CODE)
+            : process.exit(RESTART_EXIT_CODE),
+      }),
+      bus,
+      nonces: state.slot('fleet.commandNonces'),
+      clock,
+      logger: logger.child({ part: 'fleet' }),
+      version: VERSION,
     });
     return {
       state,
@@ -341,7 +396,10 @@ export class Gateway {
       upstreams,
       selfUpdate,
       housekeeping,
+      queryStore,
       health,
+      alertWatch,
+      fleet,
     };
   }
 }

@@ -11,7 +11,7 @@ import { validateConfig } from '../config/load';
 import type { Gateway } from './controller';
 import { createLogger } from './logger';
 import { runGateway } from './run';
-import { writeFileAtomic } from './store/durable-file';
+import { readFileIfExists, writeFileAtomic } from './store/durable-file';
 
 /** Lab workers: the emulated terminals know them by PIN 1…20, the roster by these names. */
 export const LAB_WORKERS = [
@@ -41,6 +41,8 @@ interface LabPart {
   /** Terminals and upstreams this emulator contributes to the lab config. */
   readonly terminals?: unknown[];
   readonly upstreams?: Record<string, unknown>;
+  /** Whole sections of the lab config (the fleet link's). */
+  readonly config?: Record<string, unknown>;
   /** Runs once the gateway listens (an ADMS device needs the gateway's port). */
   readonly afterStart?: (gateway: Gateway) => Promise<void>;
   readonly stop: () => Promise<void>;
@@ -58,6 +60,8 @@ export async function runLab(argv: readonly string[]): Promise<number> {
       port: { type: 'string' },
       'data-dir': { type: 'string' },
       'punch-every': { type: 'string', default: '5' },
+      fleet: { type: 'boolean', default: false },
+      'fleet-port': { type: 'string', default: '1883' },
     },
     strict: true,
   });
@@ -77,24 +81,32 @@ export async function runLab(argv: readonly string[]): Promise<number> {
     parts.push(await startZkTerminal('lab-zk-out', '东门出场 (ZK)', 'out', punchEverySeconds * 1.5));
     parts.push(await startModbusTurnstile(punchEverySeconds));
     parts.push(admsFaceTerminal(punchEverySeconds));
+    if (values.fleet) {
+      // A broker and two more sites beside this one, for `fleet watch` (docs/fleet.md#lab).
+      const { startLabFleet } = await import('./fleet/lab-fleet');
+      const dataDir = resolve(values['data-dir'] ?? labProfile.dataDir);
+      parts.push(await startLabFleet({ dataDir, port: Number(values['fleet-port']) }));
+    }
   } catch (error) {
     await stopAll();
     throw error;
   }
 
   const document = structuredClone(labProfile) as Record<string, unknown> & { http: Record<string, unknown> };
-  document.terminals = parts.flatMap((p) => p.terminals ?? []);
-  document.upstreams = Object.assign({}, ...parts.map((p) => p.upstreams ?? {}));
   if (values['data-dir']) document.dataDir = values['data-dir'];
   if (values.port) document.http.port = Number(values.port);
+  // Written out so the page can edit the lab's terminals as it would a real config file.
+  const configFile = join(resolve(String(document.dataDir)), 'lab-config.json');
+  const labTerminals = parts.flatMap((p) => p.terminals ?? []);
+  document.terminals = [...labTerminals, ...(await terminalsAddedOnThePage(configFile, labTerminals))];
+  document.upstreams = Object.assign({}, ...parts.map((p) => p.upstreams ?? {}));
+  for (const part of parts) Object.assign(document, part.config ?? {});
   const result = validateConfig(document, process.env);
   if (!result.ok) {
     await stopAll();
     process.stderr.write(`lab profile is not valid:\n${result.problems.join('\n')}\n`);
     return 2;
   }
-  // Written out so the page can edit the lab's terminals as it would a real config file.
-  const configFile = join(resolve(result.config.dataDir), 'lab-config.json');
   await mkdir(dirname(configFile), { recursive: true, mode: 0o700 });
   await writeFileAtomic(configFile, `${JSON.stringify(document, null, 2)}\n`);
   const afterStart = async (gateway: Gateway) => {
@@ -102,6 +114,34 @@ export async function runLab(argv: readonly string[]): Promise<number> {
     for (const part of parts) await part.afterStart?.(gateway);
   };
   return runGateway(result.config, { configFile, afterStart, beforeStop: stopAll, lab: true });
+}
+
+/**
+ * Terminals a person added on the page to an earlier run's lab config: kept, so a restart does not
+ * lose them. The lab's own terminals are written afresh each run (their emulators get new ports).
+ */
+async function terminalsAddedOnThePage(
+  configFile: string,
+  labTerminals: readonly unknown[],
+): Promise<unknown[]> {
+  const text = await readFileIfExists(configFile);
+  if (text === null) return [];
+  let previous: unknown;
+  try {
+    previous = JSON.parse(text);
+  } catch {
+    process.stderr.write(
+      `${configFile} is not JSON; terminals added on the page earlier are not carried over\n`,
+    );
+    return [];
+  }
+  const ids = new Set(labTerminals.map((t) => (t as { id?: unknown }).id));
+  const terminals = (previous as { terminals?: unknown } | null)?.terminals;
+  if (!Array.isArray(terminals)) return [];
+  return terminals.filter(
+    (t): t is Record<string, unknown> =>
+      typeof t === 'object' && t !== null && !ids.has((t as { id?: unknown }).id),
+  );
 }
 
 /** Gives the lab workers the PINs the emulators use (idempotent: identities are fixed). */

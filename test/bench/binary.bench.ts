@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { ModbusEmulator } from '../../adapters/modbus/emulator';
 import { buildBinaries, ROOT } from '../../build/build';
 import { GATEWAY_STARTED, getJson, Running } from '../build/packaged';
+import { HEALTH_HEADERS, HEALTH_TOKEN } from '../support/health';
 import { tempDir } from '../support/tmp';
 import { emitBench } from './report';
 
@@ -27,7 +28,7 @@ function config(dataDir: string, terminals: unknown[]): unknown {
   return {
     site: { name: 'bench', timezone: 'Asia/Shanghai' },
     dataDir,
-    http: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0, metricsToken: HEALTH_TOKEN },
     adms: { host: '127.0.0.1', port: 0 },
     log: { level: 'warn' },
     terminals,
@@ -76,7 +77,7 @@ async function idleResident(
     const deadline = Date.now() + 15_000;
     while (online < TERMINALS && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 250));
-      const health = (await getJson(`http://${address}/healthz`)) as {
+      const health = (await getJson(`http://${address}/healthz`, HEALTH_HEADERS)) as {
         terminals: Array<{ online: boolean }>;
       };
       online = health.terminals.filter((t) => t.online).length;

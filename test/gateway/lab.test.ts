@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthReport } from '../../gateway/http/health';
+import { HEALTH_HEADERS } from '../support/health';
 import { type LabProcess, startLab, waitFor } from '../support/lab-process';
 import { tempDir } from '../support/tmp';
 
@@ -19,7 +20,7 @@ afterAll(async () => {
 });
 
 async function health(): Promise<HealthReport> {
-  const response = await fetch(`${lab.baseUrl}/healthz`);
+  const response = await fetch(`${lab.baseUrl}/healthz`, { headers: HEALTH_HEADERS });
   expect(response.status).toBe(200);
   return (await response.json()) as HealthReport;
 }
@@ -47,7 +48,8 @@ describe('lab mode (real CLI process)', () => {
   });
 
   it('exports Prometheus metrics', async () => {
-    const response = await fetch(`${lab.baseUrl}/metrics`);
+    // The lab runs with a metrics token (see startLab), as an installed box with one would.
+    const response = await fetch(`${lab.baseUrl}/metrics`, { headers: HEALTH_HEADERS });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/plain');
     const text = await response.text();

@@ -8,6 +8,7 @@ import { ModbusEmulator } from '../../adapters/modbus/emulator';
 import { validateConfig } from '../../config/load';
 import { Gateway } from '../../gateway/controller';
 import type { HealthReport } from '../../gateway/http/health';
+import { HEALTH_HEADERS, HEALTH_TOKEN } from '../support/health';
 import { waitFor } from '../support/lab-process';
 import { testLogger } from '../support/logger';
 import { tempDir } from '../support/tmp';
@@ -29,7 +30,7 @@ function punch(count: number): void {
 }
 
 async function healthz(): Promise<HealthReport> {
-  const response = await fetch(`http://127.0.0.1:${gateway.httpPort}/healthz`);
+  const response = await fetch(`http://127.0.0.1:${gateway.httpPort}/healthz`, { headers: HEALTH_HEADERS });
   return (await response.json()) as HealthReport;
 }
 
@@ -52,7 +53,7 @@ beforeAll(async () => {
   const config = validateConfig({
     site: { name: 'modbus alerts' },
     dataDir: tmp.dir,
-    http: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0, metricsToken: HEALTH_TOKEN },
     terminals: [
       {
         id: 'turnstile',

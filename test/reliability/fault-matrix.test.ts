@@ -10,6 +10,7 @@ import { DeliEmulator } from '../../cloud/deli/emulator';
 import { SichuanEmulator } from '../../cloud/sichuan/emulator';
 import { validateConfig } from '../../config/load';
 import { Gateway } from '../../gateway/controller';
+import { HEALTH_HEADERS, HEALTH_TOKEN } from '../support/health';
 import { waitFor } from '../support/lab-process';
 import { testLogger } from '../support/logger';
 import { TcpGate } from '../support/tcp-gate';
@@ -35,7 +36,7 @@ function configFor(baseUrl: string, deviceKey: string) {
   const config = validateConfig({
     site: { name: 'fault matrix' },
     dataDir: dir,
-    http: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0, metricsToken: HEALTH_TOKEN },
     outbox: { initialBackoffMs: 100, maxBackoffMs: 1000 },
     terminals: [
       {
@@ -205,7 +206,7 @@ describe('fault matrix (one gateway, every fault in turn)', () => {
       'configuration alert',
     );
     expect(alert).toMatch(/-2|sign/i);
-    const response = await fetch(`http://127.0.0.1:${gateway.httpPort}/healthz`);
+    const response = await fetch(`http://127.0.0.1:${gateway.httpPort}/healthz`, { headers: HEALTH_HEADERS });
     expect(((await response.json()) as { alerts: string[] }).alerts).toContain(alert);
     const requests = sichuan.state().violations.length;
     await new Promise((r) => setTimeout(r, 1500));

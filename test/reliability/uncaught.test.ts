@@ -12,6 +12,7 @@ import { ZkEmulator } from '../../adapters/zk/emulator';
 import { EXIT_CRASH } from '../../gateway/run';
 import { parseJournalLine } from '../../gateway/store/journal-line';
 import { spawnCli } from '../support/cli';
+import { HEALTH_HEADERS, HEALTH_TOKEN } from '../support/health';
 import { startLab, waitFor } from '../support/lab-process';
 import { tempDir } from '../support/tmp';
 
@@ -75,7 +76,7 @@ class Watched {
 }
 
 async function journalLastSeq(baseUrl: string): Promise<number> {
-  const response = await fetch(`${baseUrl}/healthz`);
+  const response = await fetch(`${baseUrl}/healthz`, { headers: HEALTH_HEADERS });
   return ((await response.json()) as Health).journal.lastSeq;
 }
 
@@ -115,7 +116,7 @@ describe('a bug that escapes every part ends the process', () => {
       JSON.stringify({
         site: { name: 'uncaught', timezone: 'Asia/Shanghai' },
         dataDir,
-        http: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0, metricsToken: HEALTH_TOKEN },
         terminals: [
           {
             id: 'zk',
@@ -175,7 +176,7 @@ describe('a bug that escapes every part ends the process', () => {
     const againUrl = await again.baseUrl();
     const started = again.logLines().find((l) => l.msg === 'gateway started');
     expect(started?.journalLastSeq).toBe(seqs.length);
-    const health = (await (await fetch(`${againUrl}/healthz`)).json()) as Health;
+    const health = (await (await fetch(`${againUrl}/healthz`, { headers: HEALTH_HEADERS })).json()) as Health;
     expect(health.journal.corruptLines).toBe(0);
     expect(again.output).not.toMatch(/torn last line/);
     again.child.kill('SIGTERM');
