@@ -12,6 +12,11 @@ import { BENCH_MARKER, type BenchResult, goalMet } from './report';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const OUT = join(ROOT, '.tmp', 'bench');
+/**
+ * Benchmarks that run only when named (`npm run bench -- history`) or with `--all`: `history` builds
+ * the binary and seeds 10,000,000 punches, a quarter of an hour on a small machine.
+ */
+const ON_REQUEST = new Set(['history']);
 
 async function runOne(file: string): Promise<BenchResult | { bench: string; error: string }> {
   const name = basename(file, '.bench.ts');
@@ -72,10 +77,14 @@ function readPrevious(): Entry[] {
 
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
-  const wanted = process.argv.slice(2);
+  const all = process.argv.includes('--all');
+  const wanted = process.argv.slice(2).filter((a) => a !== '--all');
   const files = readdirSync(import.meta.dirname)
     .filter((f) => f.endsWith('.bench.ts'))
-    .filter((f) => wanted.length === 0 || wanted.includes(basename(f, '.bench.ts')))
+    .filter((f) => {
+      const name = basename(f, '.bench.ts');
+      return wanted.length === 0 ? all || !ON_REQUEST.has(name) : wanted.includes(name);
+    })
     .sort()
     .map((f) => join(import.meta.dirname, f));
   const results = [];

@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../../config/schema';
 import { EventBus } from '../../gateway/events';
 import { GatewayMetrics } from '../../gateway/metrics';
 import type { StatePort, StateSlot, UpstreamName, WorkerIdentity } from '../../gateway/model';
+import { CursorLog } from '../../gateway/outbox/cursor-log';
 import { Outbox } from '../../gateway/outbox/outbox';
 import { RemoteSettingsStore } from '../../gateway/remote-settings';
 import { PunchJournal } from '../../gateway/store/journal';
@@ -87,10 +88,13 @@ async function wire(name: UpstreamName, config: GatewayConfig) {
   });
   await journal.open();
   stops.push(() => journal.close());
+  const cursors = new CursorLog({ dir, logger });
+  await cursors.open();
+  stops.push(() => cursors.close());
   const outbox = new Outbox({
     upstream,
     journal,
-    cursor: state.slot<number>(`outbox.${name}`),
+    cursor: cursors.slot(`outbox.${name}`),
     options: config.outbox,
     logger,
     metrics: new GatewayMetrics(),

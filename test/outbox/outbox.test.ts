@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { validateConfig } from '../../config/load';
 import { GatewayMetrics } from '../../gateway/metrics';
 import type { DeliveryResult, Punch, Upstream, UpstreamHealth } from '../../gateway/model';
+import { CursorLog } from '../../gateway/outbox/cursor-log';
 import { Outbox } from '../../gateway/outbox/outbox';
 import { PunchJournal } from '../../gateway/store/journal';
-import { StateStore } from '../../gateway/store/state';
 import { backoffDelay } from '../../lib/backoff';
 import { testLogger } from '../support/logger';
 import { drafts } from '../support/punches';
@@ -67,16 +68,16 @@ async function setup() {
     logger: testLogger(),
   });
   await journal.open();
-  const cursors = new StateStore(join(dir, 'cursors.json'));
+  const cursors = new CursorLog({ dir, logger: testLogger() });
   await cursors.open();
   return { journal, cursors };
 }
 
-function outbox(upstream: Upstream, journal: PunchJournal, cursors: StateStore) {
+function outbox(upstream: Upstream, journal: PunchJournal, cursors: CursorLog) {
   return new Outbox({
     upstream,
     journal,
-    cursor: cursors.slot<number>('outbox.sichuan'),
+    cursor: cursors.slot('outbox.sichuan'),
     options: { initialBackoffMs: 5, maxBackoffMs: 40, deliveryTimeoutMs: 100, idlePollMs: 50 },
     logger: testLogger(),
     metrics: new GatewayMetrics(),
@@ -95,7 +96,7 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
 describe('outbox', () => {
   it('delivers every punch in order through failures, time-outs and partial acknowledgements', async () => {
     const { journal, cursors } = await setup();
-    const cursor = () => cursors.slot<number>('outbox.sichuan').get() ?? 0;
+    const cursor = () => cursors.slot('outbox.sichuan').get() ?? 0;
     const script: Behaviour[] = [
       'fail',
       'ack',
@@ -137,6 +138,7 @@ describe('outbox', () => {
     await journal.append(drafts('a', 25));
     await until(() => box.cursor === 25);
     await box.stop();
+    await cursors.close();
     await journal.append(drafts('b', 15));
     await journal.close();
 
@@ -157,7 +159,7 @@ describe('outbox', () => {
     const box = new Outbox({
       upstream,
       journal,
-      cursor: cursors.slot<number>('outbox.sichuan'),
+      cursor: cursors.slot('outbox.sichuan'),
       options: { initialBackoffMs: 60_000, maxBackoffMs: 60_000, idlePollMs: 50 },
       logger: testLogger(),
       metrics: new GatewayMetrics(),
@@ -176,6 +178,23 @@ describe('outbox', () => {
     await until(() => box.cursor === 3);
     await box.stop();
     await journal.close();
+  });
+});
+
+describe('outbox settings', () => {
+  it('names the field of a bad cursor-saving setting, and defaults to 32 batches and 1 s', () => {
+    const bad = validateConfig({
+      site: { name: 'x' },
+      outbox: { cursorSaveBatches: 0, cursorSaveMs: 'soon' },
+    });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.problems).toEqual([
+      expect.stringMatching(/^outbox\.cursorSaveBatches: .*>=1/),
+      expect.stringMatching(/^outbox\.cursorSaveMs: .*number/),
+    ]);
+    const good = validateConfig({ site: { name: 'x' } });
+    expect(good.ok && good.config.outbox).toMatchObject({ cursorSaveBatches: 32, cursorSaveMs: 1000 });
   });
 });
 
