@@ -118,6 +118,11 @@ export class PunchStore implements KeyLookup {
     // A small page cache: the box's memory budget matters more than the last millisecond of a query.
     db.pragma('cache_size = -4096');
     db.pragma('temp_store = FILE');
+    // The store shares the disk with the journal, and the journal comes first: checkpoint every
+    // ~400 KB and cut the WAL back to 512 KB after each, so the store's log cannot grow into the
+    // room a full disk leaves for punches.
+    db.pragma('wal_autocheckpoint = 100');
+    db.pragma('journal_size_limit = 524288');
     const hasMeta = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get();
     if (!hasMeta) {
       if (!create) throw new StoreUnusableError('not a query store (no meta table)');
