@@ -94,7 +94,7 @@ describe('the packaged binaries', () => {
   it('self-check loads every embedded part, the serial addon for its CPU included', async () => {
     const result = await run(x64, ['self-check'], { cwd: work.dir });
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^ok {3}parts: 11 loaded$/m);
+    expect(result.stdout).toMatch(/^ok {3}parts: 13 loaded$/m);
     expect(result.stdout).toMatch(/^ok {3}query store: sqlite 3\.\d+/m);
     expect(result.stdout).toMatch(/^ok {3}serial addon: x64, [0-9a-f]{12}$/m);
     expect(result.stdout.trim().split('\n').at(-1)).toBe(`self-check ok ${packageJson.version}`);
