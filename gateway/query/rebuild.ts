@@ -1,4 +1,4 @@
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { chmod, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger, Punch } from '../model';
@@ -111,6 +111,8 @@ export async function rebuildPunchStore(options: RebuildOptions): Promise<Rebuil
   }
   // Durable before it takes the store's name: with synchronous OFF nothing has synced it yet.
   await syncFile(temp);
+  // Owner-only like every data file, whoever created the temporary file and whatever the umask.
+  await chmod(temp, 0o600);
   await removeDatabaseFiles(options.file);
   await rename(temp, options.file);
   await syncDirectory(dirname(options.file));
