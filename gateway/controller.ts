@@ -18,7 +18,7 @@ import { CursorLog } from './outbox/cursor-log';
 import type { Outbox } from './outbox/outbox';
 import { DedupIndex } from './pipeline/dedup-index';
 import { type PipelineTerminal, PunchPipeline } from './pipeline/pipeline';
-import { QueryStore } from './query/query-store';
+import { QUERY_STORE_FILE, QueryStore } from './query/query-store';
 import { RemoteSettingsStore } from './remote-settings';
 import { EnrolmentService } from './roster/enrolment';
 import type { Reconciler } from './roster/reconciler';
@@ -335,7 +335,7 @@ export class Gateway {
       exit: (code) => (this.options.requestExit ? this.options.requestExit(code) : process.exit(code)),
     });
     const queryStore = new QueryStore({
-      file: join(dataDir, 'punches.sqlite'),
+      file: join(dataDir, QUERY_STORE_FILE),
       journal,
       bus,
       workers: roster,

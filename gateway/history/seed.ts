@@ -9,6 +9,7 @@ import type { ClockSource, Logger, PunchDraft, TerminalCapabilities, UpstreamNam
 import { CursorLog } from '../outbox/cursor-log';
 import { DedupIndex } from '../pipeline/dedup-index';
 import { type PipelineTerminal, PunchPipeline } from '../pipeline/pipeline';
+import { QUERY_STORE_FILE } from '../query/query-store';
 import { rebuildPunchStore } from '../query/rebuild';
 import type { AppliedState } from '../roster/plan-runner';
 import { workerDigest } from '../roster/reconcile-plan';
@@ -70,7 +71,6 @@ const DAY_MS = 86_400_000;
 /** Files a gateway's data folder holds once it has run; the seeder fills only a folder without them. */
 const DATA_FILES = ['journal', 'roster.json', 'state.json', 'cursors.json', 'cursors.log'];
 /** The query store's file in the data folder, as the composition root (gateway/controller.ts) names it. */
-const QUERY_STORE_FILE = 'punches.sqlite';
 /** The outboxes' cursor keys, as gateway/upstreams/upstream-set.ts names them. */
 const UPSTREAMS: readonly UpstreamName[] = ['sichuan', 'deli'];
 

@@ -11,6 +11,8 @@ import { rebuildFileOf, rebuildPunchStore, removeDatabaseFiles } from './rebuild
 import { isCorruption } from './sqlite';
 
 /** Punches per catch-up transaction; the loop yields to the event loop between them. */
+/** The store's file under the data directory; the gateway and seed-history both open it by this name. */
+export const QUERY_STORE_FILE = 'punches.sqlite';
 const CATCH_UP_BATCH = 2000;
 /** Rows deleted per retention round (each round one short transaction). */
 const PRUNE_BATCH = 5000;
