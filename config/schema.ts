@@ -373,6 +373,16 @@ const gatewayConfig = v.pipe(
       }),
       {},
     ),
+    reports: v.optional(
+      v.strictObject({
+        /**
+         * A stay open at midnight is closed by the next day's first punch if it is an `out` within
+         * this many hours of the `in`; the muster list counts an `in` this recent as inside.
+         */
+        nightShiftHours: v.optional(int(1, 24), 14),
+      }),
+      {},
+    ),
     pipeline: v.optional(
       v.strictObject({
         /**

@@ -289,6 +289,10 @@ export interface WorkerChange {
   readonly identity: WorkerIdentity;
   readonly name?: string;
   readonly workerType?: string;
+  /** 班组: the site's own grouping, kept on the page (platforms do not send it); '' clears it. */
+  readonly team?: string;
+  /** 劳务分包单位: the labour subcontractor the worker is paid through; '' clears it. */
+  readonly employer?: string;
   readonly card?: number;
   readonly password?: string;
   readonly gender?: Gender;

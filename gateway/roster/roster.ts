@@ -30,6 +30,10 @@ export interface Worker {
   pin: string;
   name: string;
   workerType?: string;
+  /** 班组, for the attendance sheet and the muster list. */
+  team?: string;
+  /** 劳务分包单位. */
+  employer?: string;
   card?: number;
   password?: string;
   gender?: Gender;
@@ -63,6 +67,8 @@ function isAttachment(change: WorkerChange): boolean {
     data &&
     change.name === undefined &&
     change.workerType === undefined &&
+    change.team === undefined &&
+    change.employer === undefined &&
     change.card === undefined &&
     change.password === undefined &&
     change.gender === undefined &&
@@ -309,6 +315,14 @@ export class Roster implements RosterPort, PinResolver {
     if (identity.idCardNo) worker.identities.idCardNo = identity.idCardNo;
     if (change.name !== undefined) worker.name = change.name;
     if (change.workerType !== undefined) worker.workerType = change.workerType;
+    if (change.team !== undefined) {
+      if (change.team === '') delete worker.team;
+      else worker.team = change.team;
+    }
+    if (change.employer !== undefined) {
+      if (change.employer === '') delete worker.employer;
+      else worker.employer = change.employer;
+    }
     if (change.card !== undefined) worker.card = change.card;
     if (change.password !== undefined) worker.password = change.password;
     if (change.gender !== undefined) worker.gender = change.gender;
