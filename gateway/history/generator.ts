@@ -149,6 +149,25 @@ const REGIONS = [
   '340102',
   '360102',
 ];
+/** 班组: on a site a team is a trade's crew under one foreman. */
+const TEAMS = [
+  '钢筋一班',
+  '钢筋二班',
+  '木工一班',
+  '木工二班',
+  '混凝土班',
+  '架子班',
+  '水电班',
+  '砌筑班',
+  '杂工班',
+];
+/** 劳务分包单位: the labour subcontractors the workers are paid through. */
+const EMPLOYERS = [
+  '四川华西劳务有限公司',
+  '成都建工劳务有限公司',
+  '绵阳宏达建筑劳务有限公司',
+  '南充顺成劳务有限公司',
+];
 const WORKER_TYPES = [
   '普工',
   '普工',
@@ -245,6 +264,12 @@ function makeWorker(
     }
     roll -= share;
   }
+  const workerType = random.pick(WORKER_TYPES);
+  const gate = random.below(gates);
+  const night = random.chance(NIGHT_SHARE);
+  const lunch = random.chance(LUNCH_SHARE);
+  const team = random.pick(TEAMS);
+  const employer = random.pick(EMPLOYERS);
   return {
     change: {
       source: local ? 'local' : 'sichuan',
@@ -252,14 +277,16 @@ function makeWorker(
       identity,
       name,
       gender,
-      workerType: random.pick(WORKER_TYPES),
+      workerType,
+      team,
+      employer,
     },
     joinDay,
     ...(leaveDay === undefined ? {} : { leaveDay }),
-    gate: random.below(gates),
+    gate,
     verify,
-    night: random.chance(NIGHT_SHARE),
-    lunch: random.chance(LUNCH_SHARE),
+    night,
+    lunch,
   };
 }
 

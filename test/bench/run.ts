@@ -13,10 +13,11 @@ import { BENCH_MARKER, type BenchResult, goalMet } from './report';
 const ROOT = resolve(import.meta.dirname, '../..');
 const OUT = join(ROOT, '.tmp', 'bench');
 /**
- * Benchmarks that run only when named (`npm run bench -- history`) or with `--all`: `history` builds
- * the binary and seeds 10,000,000 punches, a quarter of an hour on a small machine.
+ * Benchmarks that run only when named (`npm run bench -- history`) or with `--all`: `history` and
+ * `web` build the binary and seed 10,000,000 punches (HISTORY_BENCH_DIR keeps them for the other),
+ * a quarter of an hour each on a small machine.
  */
-const ON_REQUEST = new Set(['history']);
+const ON_REQUEST = new Set(['history', 'web']);
 
 async function runOne(file: string): Promise<BenchResult | { bench: string; error: string }> {
   const name = basename(file, '.bench.ts');
