@@ -2,6 +2,7 @@ import { DateTime } from 'luxon';
 import type { TerminalReport } from '../http/health';
 import { type PageAlertFacts, type Said, type ShownAlertFacts, sayAlert, sayError } from './alert-words';
 import { type Lang, say, text } from './i18n';
+import { onSiteNow } from './on-site';
 import type { RosterSyncState, WebDeps } from './port';
 import { formatTime } from './time-format';
 import { directionName, platformName } from './words';
@@ -116,7 +117,7 @@ export function buildDashboard(deps: WebDeps, lang: Lang, nowMs = Date.now()): D
   const health = deps.health();
   const bounds = todayHourBounds(deps.timezone, nowMs);
   const { entries, exits } = index.countPerSlot(bounds);
-  const onSiteIds = index.onSite();
+  const onSiteIds = onSiteNow(deps, nowMs);
   const names = onSiteIds.slice(0, ON_SITE_NAMES).map((id) => deps.roster.get(id)?.name ?? id);
   const alerts: DashboardAlert[] = [];
   const named = (id: string) => terminalLabel(deps, id);

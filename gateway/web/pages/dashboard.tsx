@@ -54,12 +54,14 @@ function TodayCards(props: { page: PageContext; data: Dashboard }) {
   const { page, data } = props;
   return (
     <section class="cards">
-      <div class="card big">
+      {/* One tap to who they are (the same rule counts both). */}
+      <a class="card big" id="on-site-card" href="/muster">
         <span class="label">{t(page, 'onSite')}</span>
         <span class="value" id="on-site">
           {String(data.onSite)}
         </span>
-      </div>
+        <span class="more">{`${t(page, 'muster')} ›`}</span>
+      </a>
       <div class="card">
         <span class="label">{t(page, 'todayEntries')}</span>
         <span class="value" id="entries-today">
