@@ -52,23 +52,26 @@ interface RosterDocument {
 }
 
 /**
- * A template or photo captured on site (an enrolment) is data about a worker the roster already has,
- * not a claim by the page that the worker belongs here: it adds no source, restores nobody and
- * creates nobody. Were it a claim, a Deli worker who enrolled a finger would outlive Deli removing
- * them (a full sync removes only workers whose sole source is Deli). Platform upserts always claim:
- * the platform lists the person. A local change that says anything else (a name, an identity, or
+ * A template or photo captured on site (an enrolment), or the site's own grouping of a worker (team,
+ * employer) set on the page, is data about a worker the roster already has, not a claim by the page
+ * that the worker belongs here: it adds no source, restores nobody and creates nobody. Were it a
+ * claim, a Deli worker who enrolled a finger or was put in a team would outlive Deli removing them
+ * (a full sync removes only workers whose sole source is Deli). Platform upserts always claim: the
+ * platform lists the person. A local change that says anything else (a name, an identity, or
  * nothing at all, as the page's restore does) is the page adding the worker.
  */
 function isAttachment(change: WorkerChange): boolean {
   if (change.op !== 'upsert' || change.source !== 'local') return false;
-  const data = (change.biometrics?.length ?? 0) > 0 || change.facePhoto !== undefined;
+  const data =
+    (change.biometrics?.length ?? 0) > 0 ||
+    change.facePhoto !== undefined ||
+    change.team !== undefined ||
+    change.employer !== undefined;
   const { identity } = change;
   return (
     data &&
     change.name === undefined &&
     change.workerType === undefined &&
-    change.team === undefined &&
-    change.employer === undefined &&
     change.card === undefined &&
     change.password === undefined &&
     change.gender === undefined &&
@@ -79,7 +82,8 @@ function isAttachment(change: WorkerChange): boolean {
 }
 
 function describeAttachment(change: WorkerChange): string {
-  return change.biometrics?.length ? `${change.biometrics[0]!.kind} template` : 'face photo';
+  if (change.biometrics?.length) return `${change.biometrics[0]!.kind} template`;
+  return change.facePhoto !== undefined ? 'face photo' : 'team or employer';
 }
 
 /** Removals the Sichuan platform orders for safety; no other source may undo them. */

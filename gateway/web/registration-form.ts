@@ -14,6 +14,8 @@ const TEXT_FIELDS = [
   'idIssuer',
   'idPeriod',
   'userType',
+  'team',
+  'employer',
 ] as const;
 const REQUIRED = ['name', 'idCardNo', 'nation', 'birthday', 'address', 'idIssuer', 'idPeriod'] as const;
 export const MAX_PHOTO_BYTES = 2 * 1024 * 1024;

@@ -7,6 +7,8 @@ import { text } from './i18n';
 import { RegisterPage } from './pages/workers';
 import type { RegistrationForm, WebDeps } from './port';
 import { checkRegistration, photoOf, registerValues, registrationForm } from './registration-form';
+import { cleanTeamValue, TEAM_FIELDS, type TeamField, teamValues } from './team-fields';
+import { sayTeamProblem } from './team-words';
 
 /** What the POST leaves for the page its 303 leads to. */
 interface Outcome {
@@ -39,6 +41,10 @@ export function registrationRoutes(deps: WebDeps): PageRoutes {
         errorIsLocal={outcome.errorIsLocal}
         userId={outcome.userId}
         workerId={outcome.workerId}
+        teamChoices={{
+          team: teamValues(deps.roster.list(), 'team'),
+          employer: teamValues(deps.roster.list(), 'employer'),
+        }}
       />,
     );
   });
@@ -58,6 +64,13 @@ async function register(c: WebContext, deps: WebDeps): Promise<Outcome> {
   if (!registration) return local(text(p.lang, 'noSichuan'));
   const problem = checkRegistration(values);
   if (problem) return local(problem);
+  // Optional, the site's own: checked here, never sent to the platform.
+  const team: Partial<Record<TeamField, string>> = {};
+  for (const field of TEAM_FIELDS) {
+    const cleaned = cleanTeamValue(field, values[field] ?? '');
+    if ('problem' in cleaned) return local(sayTeamProblem(p.lang, cleaned.problem));
+    if (cleaned.value) team[field] = cleaned.value;
+  }
   const idPhoto = await photoOf(body['idPhoto'], 'idPhoto');
   if ('problem' in idPhoto) return local(idPhoto.problem);
   const photo = await photoOf(body['photo'], 'photo');
@@ -70,7 +83,7 @@ async function register(c: WebContext, deps: WebDeps): Promise<Outcome> {
     deps.logger.warn({ error: (error as Error).message }, 'web: RegistData failed');
     return { values, error: (error as Error).message, errorIsLocal: false };
   }
-  const workerId = await storeRegistered(deps, form, userId);
+  const workerId = await storeRegistered(deps, form, userId, team);
   deps.logger.info({ userId, workerId }, 'web: worker registered on Sichuan');
   // After a success the form starts empty for the next worker.
   return { userId, workerId };
@@ -81,6 +94,7 @@ async function storeRegistered(
   deps: WebDeps,
   form: RegistrationForm,
   userId: string,
+  team: Partial<Record<TeamField, string>>,
 ): Promise<string | undefined> {
   await deps.roster.apply([
     {
@@ -91,6 +105,7 @@ async function storeRegistered(
       gender: form.gender,
       workerType: String(form.userType),
       facePhoto: form.photo,
+      ...team,
     },
   ]);
   return deps.roster.list().find((w) => w.identities.sichuanUserId === userId)?.id;

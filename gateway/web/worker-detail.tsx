@@ -4,11 +4,14 @@ import { terminalLabel } from './dashboard-model';
 import type { EnrolmentJobs } from './enrolment-jobs';
 import { WorkerDetailPage } from './pages/workers';
 import type { WebDeps } from './port';
+import { type TeamField, teamValues } from './team-fields';
 
 /** An outcome shown once on the worker's page after a POST about them. */
 export interface WorkerNotice {
   readonly kind: 'ok' | 'error';
   readonly text: string;
+  /** The team form's values as typed, when it was refused (the form comes back filled). */
+  readonly typed?: Readonly<Partial<Record<TeamField, string>>>;
 }
 
 export interface WorkerDetailExtra {
@@ -37,6 +40,10 @@ export function renderWorkerDetail(
       terminalName={(id) => terminalLabel(deps, id)}
       job={jobs.latestFor(worker.id)}
       notice={extra.notice}
+      teamChoices={{
+        team: teamValues(deps.roster.list(), 'team'),
+        employer: teamValues(deps.roster.list(), 'employer'),
+      }}
     />,
   );
 }

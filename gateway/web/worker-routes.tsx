@@ -5,11 +5,14 @@ import { type PageRoutes, pageContext, type WebContext } from './context';
 import type { EnrolmentJobs } from './enrolment-jobs';
 import type { Flash } from './flash';
 import { say, text } from './i18n';
+import { onSiteNow } from './on-site';
 import { WorkersPage } from './pages/workers';
 import type { WebDeps } from './port';
+import { teamValues } from './team-fields';
 import { identityName } from './words';
 import { renderWorkerDetail, type WorkerNotice } from './worker-detail';
 import { searchWorkers } from './worker-search';
+import { saveTeam } from './worker-team';
 
 const PAGE_SIZE = 100;
 const PLATFORM_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -45,6 +48,12 @@ export function workerRoutes(deps: WebDeps, jobs: EnrolmentJobs, notices: Flash<
     if (notice) notices.put(c, notice);
     return seeOther(c, workerPath(worker.id));
   });
+  routes.post('/:id/team', async (c) => {
+    const worker = deps.roster.get(c.req.param('id'));
+    if (!worker) return c.notFound();
+    notices.put(c, await saveTeam(c, deps, worker));
+    return seeOther(c, workerPath(worker.id));
+  });
   routes.post('/:id/link', async (c) => {
     const worker = deps.roster.get(c.req.param('id'));
     if (!worker) return c.notFound();
@@ -59,8 +68,11 @@ function listWorkers(c: WebContext, deps: WebDeps) {
   const q = (c.req.query('q') ?? '').trim();
   const status = c.req.query('status') ?? 'active';
   const pageNo = Math.max(1, Number(c.req.query('page')) || 1);
+  const team = c.req.query('team') || undefined;
+  const employer = c.req.query('employer') || undefined;
   const all = searchWorkers(deps, q)
     .filter((w) => status === 'all' || w.status === status)
+    .filter((w) => (!team || w.team === team) && (!employer || w.employer === employer))
     .sort((a, b) => a.name.localeCompare(b.name, 'zh-CN') || a.pin.localeCompare(b.pin));
   return c.html(
     <WorkersPage
@@ -71,7 +83,12 @@ function listWorkers(c: WebContext, deps: WebDeps) {
       status={status}
       pageNo={pageNo}
       pages={Math.ceil(all.length / PAGE_SIZE)}
-      onSite={new Set(deps.punches.onSite())}
+      onSite={new Set(onSiteNow(deps))}
+      teamChoices={{
+        team: teamValues(deps.roster.list(), 'team'),
+        employer: teamValues(deps.roster.list(), 'employer'),
+      }}
+      teamFilter={{ team, employer }}
     />,
   );
 }

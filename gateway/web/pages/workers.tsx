@@ -13,6 +13,7 @@ import {
   t,
   tv,
 } from '../layout';
+import { tw } from '../team-words';
 import {
   directionName,
   IDENTITY_KEYS,
@@ -24,6 +25,7 @@ import {
   sourceName,
   templateKindName,
 } from '../words';
+import { type TeamChoices, TeamFilters, TeamForm, TeamInputs } from './team';
 
 export interface EnrolmentJob {
   readonly id: string;
@@ -43,14 +45,24 @@ export function WorkersPage(props: {
   pageNo: number;
   pages: number;
   onSite: ReadonlySet<string>;
+  /** The team and employer filters: what the roster has, and what is chosen. */
+  teamChoices: TeamChoices;
+  teamFilter: { readonly team?: string; readonly employer?: string };
 }) {
   const { page } = props;
-  const link = (n: number) => `/workers?q=${encodeURIComponent(props.q)}&status=${props.status}&page=${n}`;
+  const teamQuery = (['team', 'employer'] as const)
+    .map((f) => (props.teamFilter[f] ? `&${f}=${encodeURIComponent(props.teamFilter[f])}` : ''))
+    .join('');
+  const link = (n: number) =>
+    `/workers?q=${encodeURIComponent(props.q)}&status=${props.status}${teamQuery}&page=${n}`;
   return (
     <Layout page={page} title={t(page, 'workers')}>
       <p>
         <a class="button" href="/workers/new">
           {t(page, 'registerWorker')}
+        </a>{' '}
+        <a class="button" href="/workers/import" id="import-link">
+          {tw(page.lang, 'importTeams')}
         </a>
       </p>
       <form method="get" action="/workers" class="filters">
@@ -62,6 +74,7 @@ export function WorkersPage(props: {
             </option>
           ))}
         </select>
+        <TeamFilters page={page} choices={props.teamChoices} selected={props.teamFilter} />
         <button type="submit">{t(page, 'search')}</button>
       </form>
       <p class="muted" id="worker-total">
@@ -82,6 +95,7 @@ function WorkerTable(props: { page: PageContext; workers: readonly Worker[]; onS
           <tr>
             <th>{t(page, 'name')}</th>
             <th>{t(page, 'pin')}</th>
+            <th>{tw(page.lang, 'team')}</th>
             <th>{t(page, 'status')}</th>
             <th>{t(page, 'sources')}</th>
             <th>{t(page, 'onSite')}</th>
@@ -96,6 +110,7 @@ function WorkerTable(props: { page: PageContext; workers: readonly Worker[]; onS
                 </a>
               </td>
               <td>{w.pin}</td>
+              <td class="team">{w.team ?? ''}</td>
               <td>{w.status === 'active' ? t(page, 'active') : t(page, 'removed')}</td>
               <td>
                 {joinWords(
@@ -145,7 +160,8 @@ export function WorkerDetailPage(props: {
   /** A terminal's name (punches may come from a terminal no longer configured). */
   terminalName: (id: string) => string;
   job?: EnrolmentJob;
-  notice?: { kind: 'ok' | 'error'; text: string };
+  notice?: { kind: 'ok' | 'error'; text: string; typed?: { team?: string; employer?: string } };
+  teamChoices: TeamChoices;
 }) {
   const { page, worker } = props;
   return (
@@ -155,6 +171,7 @@ export function WorkerDetailPage(props: {
         <EnrolmentProgress page={page} job={props.job} terminal={props.terminalName(props.job.terminalId)} />
       )}
       <WorkerFacts page={page} worker={worker} holding={props.holding} />
+      <TeamForm page={page} worker={worker} choices={props.teamChoices} typed={props.notice?.typed} />
       <WorkerForms page={page} worker={worker} terminals={props.terminals} />
       <h2>{t(page, 'recentPunches')}</h2>
       <div class="scroll">
@@ -217,6 +234,10 @@ function WorkerFacts(props: { page: PageContext; worker: Worker; holding: readon
       <dd id="worker-name">{worker.name}</dd>
       <dt>{t(page, 'pin')}</dt>
       <dd>{worker.pin}</dd>
+      <dt>{tw(lang, 'team')}</dt>
+      <dd id="worker-team">{worker.team ?? '—'}</dd>
+      <dt>{tw(lang, 'employer')}</dt>
+      <dd id="worker-employer">{worker.employer ?? '—'}</dd>
       <dt>{t(page, 'status')}</dt>
       <dd id="worker-status">
         <WorkerStatus page={page} worker={worker} />
@@ -353,7 +374,7 @@ function EnrolForm(props: { page: PageContext; action: string; terminals: readon
 }
 
 /** ID numbers are personal data: the page shows only the first 6 and last 4 characters. */
-function maskId(id: string): string {
+export function maskId(id: string): string {
   return id.length > 10 ? `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}` : id;
 }
 
@@ -370,6 +391,8 @@ export function RegisterPage(props: {
   errorIsLocal?: boolean;
   userId?: string;
   workerId?: string;
+  /** Optional team and employer, offered from what the roster already has. */
+  teamChoices: TeamChoices;
 }) {
   const { page, values } = props;
   const input = (
@@ -425,6 +448,7 @@ export function RegisterPage(props: {
             </option>
           </select>
         </label>
+        <TeamInputs page={page} values={values} choices={props.teamChoices} />
         <div class="photos">
           <PhotoInput page={page} name="idPhoto" label={t(page, 'idPhoto')} />
           <PhotoInput page={page} name="photo" label={t(page, 'livePhoto')} />

@@ -180,7 +180,9 @@
   }
 
   // ── the chosen picture's name beside its (hidden) file field ──
-  for (const input of document.querySelectorAll('fieldset.photo input[type=file]')) {
+  for (const input of document.querySelectorAll(
+    'fieldset.photo input[type=file], fieldset.upload input[type=file]',
+  )) {
     const shown = input.closest('fieldset').querySelector('[data-file-name]');
     const none = shown?.textContent ?? '';
     input.addEventListener('change', () => {
