@@ -6,12 +6,15 @@ import { dashboardRoutes } from './dashboard-routes';
 import { EnrolmentJobs } from './enrolment-jobs';
 import { enrolmentApiRoutes, enrolmentRoutes } from './enrolment-routes';
 import { Flash } from './flash';
+import { importRoutes } from './import-routes';
+import { musterRoutes } from './muster-routes';
 import { assetRoutes, isOpenPath, langRoutes } from './open-routes';
 import { PageAuth } from './page-auth';
 import type { WebDeps } from './port';
 import { punchCsvRoutes } from './punch-csv';
 import { punchRoutes } from './punch-routes';
 import { registrationRoutes } from './registration-routes';
+import { reportRoutes } from './report-routes';
 import { uploadLimit } from './security';
 import { sessionRoutes } from './session-routes';
 import { setupRoutes } from './setup-routes';
@@ -55,6 +58,7 @@ export function createWebApp(given: WebDeps): WebApp {
   app.route('/account', accountRoutes(deps, auth));
   app.route('/', dashboardRoutes(deps));
   app.route('/workers/new', registrationRoutes(deps));
+  app.route('/workers/import', importRoutes(deps));
   app.route('/workers', workerRoutes(deps, jobs, workerNotices));
   app.route('/workers', enrolmentRoutes(deps, jobs, workerNotices));
   app.route('/api/enrolments', enrolmentApiRoutes(jobs));
@@ -62,6 +66,8 @@ export function createWebApp(given: WebDeps): WebApp {
   app.route('/punches.csv', punchCsvRoutes(deps));
   app.route('/terminals', terminalRoutes(deps));
   app.route('/upstreams', upstreamRoutes(deps, errors));
+  app.route('/', musterRoutes(deps));
+  app.route('/', reportRoutes(deps));
   registerApiRoutes(app, deps);
 
   return {

@@ -22,6 +22,11 @@ export const ASSET_MANIFEST: Readonly<Record<string, AssetEntry>> = {
   'app.js': { file: 'gateway/web/static/app.js', type: 'text/javascript; charset=utf-8' },
   'app.css': { file: 'gateway/web/static/app.css', type: 'text/css; charset=utf-8' },
   'favicon.svg': { file: 'gateway/web/static/favicon.svg', type: 'image/svg+xml' },
+  'muster.js': { file: 'gateway/web/static/muster.js', type: 'text/javascript; charset=utf-8' },
+  'muster.css': { file: 'gateway/web/static/muster.css', type: 'text/css; charset=utf-8' },
+  'reports.css': { file: 'gateway/web/static/reports.css', type: 'text/css; charset=utf-8' },
+  'reports-print.css': { file: 'gateway/web/static/reports-print.css', type: 'text/css; charset=utf-8' },
+  'reports.js': { file: 'gateway/web/static/reports.js', type: 'text/javascript; charset=utf-8' },
 };
 
 export interface LoadedAsset {

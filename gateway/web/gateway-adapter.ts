@@ -3,6 +3,7 @@ import type { EventBus } from '../events';
 import type { HealthReport } from '../http/health';
 import type { Logger } from '../model';
 import type { PunchReader } from '../query/punch-query';
+import type { AttendanceSheets } from '../reports/attendance';
 import type { EnrolmentService } from '../roster/enrolment';
 import type { Roster } from '../roster/roster';
 import type { TerminalSet } from '../terminals/terminal-set';
@@ -16,6 +17,8 @@ export interface PageParts {
   readonly configFile?: string;
   /** The query store: the punches the page lists, counts and exports. */
   readonly punches: PunchReader;
+  /** The attendance sheets, read from the query store. */
+  readonly reports: AttendanceSheets;
   readonly bus: EventBus;
   readonly roster: Roster;
   readonly terminals: TerminalSet;
@@ -37,12 +40,14 @@ export function adaptGateway(parts: PageParts, logger: Logger): WebDeps {
   return {
     siteName: config.site.name,
     timezone: config.site.timezone,
+    nightShiftHours: config.reports.nightShiftHours,
     dataDir: parts.dataDir,
     adminPasswordHash: config.http.adminPasswordHash,
     apiToken: config.http.apiToken,
     configFile: parts.configFile,
     logger,
     punches: parts.punches,
+    reports: parts.reports,
     roster,
     health: () => parts.health(),
     terminals: () => terminals.list(),

@@ -23,8 +23,10 @@ export interface PageContext {
 
 const NAV: ReadonlyArray<{ href: string; key: TextKey }> = [
   { href: '/', key: 'dashboard' },
+  { href: '/muster', key: 'muster' },
   { href: '/workers', key: 'workers' },
   { href: '/punches', key: 'punches' },
+  { href: '/reports', key: 'reports' },
   { href: '/terminals', key: 'terminals' },
   { href: '/upstreams', key: 'upstreams' },
   { href: '/account', key: 'account' },
@@ -53,7 +55,14 @@ export function Csrf(props: { page: PageContext }) {
   return <input type="hidden" name="_csrf" value={props.page.csrf ?? ''} />;
 }
 
-export function Layout(props: { page: PageContext; title: string; children?: Child; scripts?: string[] }) {
+export function Layout(props: {
+  page: PageContext;
+  title: string;
+  children?: Child;
+  scripts?: string[];
+  /** A page's own style sheets (asset names), after app.css. */
+  styles?: string[];
+}) {
   const { page } = props;
   return (
     <>
@@ -69,6 +78,9 @@ export function Layout(props: { page: PageContext; title: string; children?: Chi
           {(props.scripts ?? []).includes('uPlot.iife.min.js') && (
             <link rel="stylesheet" href={assetUrl('uPlot.min.css')} />
           )}
+          {(props.styles ?? []).map((name) => (
+            <link rel="stylesheet" href={assetUrl(name)} />
+          ))}
         </head>
         <body>
           <TopBar page={page} />

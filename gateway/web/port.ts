@@ -3,6 +3,7 @@ import type { TerminalConfig } from '../../config/schema';
 import type { HealthReport } from '../http/health';
 import type { Logger, TemplateKind, TerminalDriver, UpstreamName, WorkerChange } from '../model';
 import type { PunchReader } from '../query/punch-query';
+import type { AttendanceSheets } from '../reports/attendance';
 import type { Worker } from '../roster/roster';
 import type { TerminalStatus } from '../terminals/supervisor';
 import type { RegistrationCapability } from '../upstreams/capabilities';
@@ -47,12 +48,16 @@ export interface RosterView {
 export interface WebDeps {
   readonly siteName: string;
   readonly timezone: string;
+  /** `reports.nightShiftHours`: how long an entry with no exit still counts as inside (the muster rule). */
+  readonly nightShiftHours: number;
   readonly dataDir: string;
   readonly adminPasswordHash?: string;
   readonly apiToken?: string;
   readonly configFile?: string;
   readonly logger: Logger;
   readonly punches: PunchReader;
+  /** The attendance sheets (gateway/reports): the rows every view and file of the sheet shows. */
+  readonly reports: AttendanceSheets;
   readonly roster: RosterView;
   health(): HealthReport;
   terminals(): readonly TerminalHandle[];

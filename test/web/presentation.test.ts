@@ -60,6 +60,8 @@ function dataWords(): Set<string> {
   for (const w of lab.gateway.workers.list()) {
     add(w.id);
     add(w.name);
+    add(w.team);
+    add(w.employer);
     for (const v of Object.values(w.identities)) add(v);
   }
   return words;
@@ -135,12 +137,16 @@ const FORM_PAGES = [
   '/account',
   '/workers',
   '/workers/new',
+  '/workers/import',
   '/workers/lab-worker-2',
   '/punches',
   '/terminals',
   '/terminals/new',
   '/terminals/lab-zk/edit',
   '/upstreams',
+  '/muster',
+  '/reports/attendance',
+  '/reports/daily',
 ] as const;
 
 describe('the page as a site manager reads it (zh), desktop and phone', () => {
@@ -230,12 +236,18 @@ describe('the page as a site manager reads it (zh), desktop and phone', () => {
 
     const pages = [
       '/',
+      '/muster',
       '/workers',
       '/workers?status=all',
       '/workers/lab-worker-1',
       `/workers/${gone.id}`,
       '/workers/new',
+      '/workers/import',
       '/punches',
+      '/reports/attendance',
+      '/reports/daily',
+      '/reports/attendance/print',
+      '/reports/attendance?month=2026-13',
       '/terminals',
       '/terminals/new',
       '/terminals/lab-zk/edit',
@@ -299,10 +311,15 @@ describe('the page as a site manager reads it (zh), desktop and phone', () => {
     await target.goto(`${lab.baseUrl}/lang/en?back=/`);
     for (const path of [
       '/',
+      '/muster',
       '/workers',
       '/workers/lab-worker-1',
       '/workers/new',
+      '/workers/import',
       '/punches',
+      '/reports/attendance',
+      '/reports/daily',
+      '/reports/attendance/print',
       '/terminals',
       '/terminals/new',
       '/upstreams',

@@ -1,0 +1,101 @@
+import { DateTime } from 'luxon';
+import type { SheetFilter } from '../reports/attendance';
+import { monthDays } from '../reports/day-count';
+import type { Lang } from './i18n';
+import { type ReportWord, reportSay } from './report-words';
+
+/** The longest team or employer a filter takes (the roster's own limit is lower). */
+const GROUP_MAX = 100;
+
+export interface SheetQuery {
+  /** `YYYY-MM` or `YYYY-MM-DD`, as checked. */
+  readonly period: string;
+  /** As given (trimmed; '' = everyone), for the form and links. */
+  readonly team: string;
+  readonly employer: string;
+  readonly filter: SheetFilter;
+}
+
+/** A parameter the sheet cannot use: `field` is the query parameter, `message` the English line the API gives. */
+export interface SheetProblem {
+  readonly field: 'month' | 'date' | 'team' | 'employer';
+  readonly given: string;
+  readonly message: string;
+}
+
+export type SheetQueryResult =
+  | { readonly ok: true; readonly query: SheetQuery }
+  | { readonly ok: false; readonly problem: SheetProblem; readonly team: string; readonly employer: string };
+
+/**
+ * `month` (or `date` for the daily sheet), `team`, `employer`. Absent period: the site's current
+ * month or today. A present but malformed one, or an over-long filter, is a problem (HTTP 400).
+ */
+export function readSheetQuery(
+  kind: 'month' | 'date',
+  query: (name: string) => string | undefined,
+  timezone: string,
+  nowMs = Date.now(),
+): SheetQueryResult {
+  const team = (query('team') ?? '').trim();
+  const employer = (query('employer') ?? '').trim();
+  const given = (query(kind) ?? '').trim();
+  const today = DateTime.fromMillis(nowMs, { zone: timezone });
+  const period = given || (kind === 'month' ? today.toFormat('yyyy-MM') : today.toISODate()!);
+  const fail = (problem: SheetProblem): SheetQueryResult => ({ ok: false, problem, team, employer });
+  if (kind === 'month' && !monthDays(period)) {
+    return fail({ field: 'month', given, message: `month: expected YYYY-MM (e.g. 2026-03), got "${given}"` });
+  }
+  if (kind === 'date' && !isDate(period)) {
+    return fail({
+      field: 'date',
+      given,
+      message: `date: expected YYYY-MM-DD (e.g. 2026-03-15), got "${given}"`,
+    });
+  }
+  for (const [field, value] of [
+    ['team', team],
+    ['employer', employer],
+  ] as const) {
+    if (value.length > GROUP_MAX) {
+      return fail({ field, given: value, message: `${field}: at most ${GROUP_MAX} characters` });
+    }
+  }
+  return {
+    ok: true,
+    query: {
+      period,
+      team,
+      employer,
+      filter: { team: team || undefined, employer: employer || undefined },
+    },
+  };
+}
+
+function isDate(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const at = DateTime.fromISO(text, { zone: 'UTC' });
+  return at.isValid && at.year >= 2000 && at.year <= 2999;
+}
+
+/** The problem in the reader's words, naming the form's field. */
+export function sheetProblemText(lang: Lang, problem: SheetProblem): string {
+  switch (problem.field) {
+    case 'month':
+      return reportSay(lang, 'badMonth', { example: '2026-03' });
+    case 'date':
+      return reportSay(lang, 'badDate', { example: '2026-03-15' });
+    default: {
+      const field: ReportWord = problem.field;
+      return reportSay(lang, 'badGroup', { field: reportSay(lang, field), n: GROUP_MAX });
+    }
+  }
+}
+
+/** The query string of a sheet's links (xlsx, print, the other sheet), without empty parameters. */
+export function sheetQueryString(params: Readonly<Record<string, string>>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value) search.set(key, value);
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
