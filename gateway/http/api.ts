@@ -4,8 +4,9 @@ import type { UpstreamName } from '../model';
 import { buildDashboard } from '../web/dashboard-model';
 import { LANG_COOKIE, parseLang } from '../web/i18n';
 import type { WebDeps } from '../web/port';
-import { readPunchParams, toPunchFilter } from '../web/punch-params';
+import { cursorText, pagePosition, readPunchParams, toPunchFilter } from '../web/punch-params';
 import { PUNCH_PAGE_SIZE, upstreamCursors } from '../web/punch-routes';
+import { punchSay } from '../web/punch-words';
 import type { GuardEnv } from './guard';
 
 const MAX_API_PAGE = 1000;
@@ -25,12 +26,20 @@ export function registerApiRoutes(app: Hono<GuardEnv>, deps: WebDeps): void {
   app.get('/api/punches', (c) => {
     const params = readPunchParams((n) => c.req.query(n));
     const size = Math.min(MAX_API_PAGE, Math.max(1, Number(c.req.query('pageSize')) || PUNCH_PAGE_SIZE));
-    const result = deps.punches.query(toPunchFilter(deps, params), params.page, size);
+    const asked = pagePosition(params, size);
+    if (asked.problem)
+      return c.json({ error: punchSay('en', asked.problem.word, asked.problem.values) }, 400);
+    const result = deps.punches.query(toPunchFilter(deps, params), params.page, size, asked.position);
     const cursors = upstreamCursors(deps);
     return c.json({
+      // At most COUNT_LIMIT: `totalCapped` says counting stopped there.
       total: result.total,
+      totalCapped: result.capped,
       page: result.page,
       pageSize: result.pageSize,
+      // Pass as `before=` / `after=` for the next older / newer page.
+      older: result.older && cursorText(result.older),
+      newer: result.newer && cursorText(result.newer),
       punches: result.rows.map((p) => ({
         ...p,
         delivered: Object.fromEntries(cursors.map(([name, cursor]) => [name, p.seq <= cursor])),

@@ -1,13 +1,14 @@
 import { Hono } from 'hono';
 import type { GuardEnv } from '../http/guard';
 import type { UpstreamName } from '../model';
-import type { StoredPunch } from '../query/punch-query';
+import type { PunchPage, StoredPunch } from '../query/punch-query';
 import { type PageRoutes, pageContext } from './context';
 import { terminalLabel } from './dashboard-model';
 import { type Lang, say } from './i18n';
 import { PunchesPage, type PunchRowView } from './pages/punches';
 import type { WebDeps } from './port';
-import { readPunchParams, toPunchFilter } from './punch-params';
+import { pagePosition, readPunchParams, toPunchFilter } from './punch-params';
+import { punchSay } from './punch-words';
 import { formatShortTime, formatTime } from './time-format';
 
 export const PUNCH_PAGE_SIZE = 50;
@@ -46,9 +47,12 @@ export function punchRoutes(deps: WebDeps): PageRoutes {
   const routes = new Hono<GuardEnv>();
   routes.get('/', (c) => {
     const params = readPunchParams((n) => c.req.query(n));
-    const result = deps.punches.query(toPunchFilter(deps, params), params.page, PUNCH_PAGE_SIZE);
-    const cursors = upstreamCursors(deps);
+    const asked = pagePosition(params, PUNCH_PAGE_SIZE);
     const page = pageContext(c, deps.siteName);
+    const result: PunchPage = asked.problem
+      ? { rows: [], total: 0, capped: false, page: 1, pageSize: PUNCH_PAGE_SIZE }
+      : deps.punches.query(toPunchFilter(deps, params), params.page, PUNCH_PAGE_SIZE, asked.position);
+    const cursors = upstreamCursors(deps);
     return c.html(
       <PunchesPage
         page={page}
@@ -58,7 +62,9 @@ export function punchRoutes(deps: WebDeps): PageRoutes {
         terminals={deps.punches.terminalIds().map((id) => ({ id, name: terminalLabel(deps, id) }))}
         upstreams={deps.upstreamNames()}
         indexReady={deps.punches.isReady}
+        problem={asked.problem && punchSay(page.lang, asked.problem.word, asked.problem.values)}
       />,
+      asked.problem ? 400 : 200,
     );
   });
   return routes;

@@ -34,7 +34,24 @@ interface SiteFields {
   readonly hms: string;
 }
 
+/**
+ * The last minute written per zone, less its seconds: an export writes hundreds of thousands of
+ * punches in time order, many to a minute, and `formatToParts` costs microseconds each.
+ */
+const lastMinute = new Map<string, { readonly minute: number; readonly fields: SiteFields }>();
+
 function fields(ms: number, timezone: string): SiteFields {
+  const minute = Math.floor(ms / 60_000);
+  const second = String(Math.floor(ms / 1000) - minute * 60).padStart(2, '0');
+  const memo = lastMinute.get(timezone);
+  if (memo?.minute === minute) return { ...memo.fields, hms: `${memo.fields.hm}:${second}` };
+  const found = formatFields(ms, timezone);
+  // Only where the zone's offset is whole minutes (every zone today; not some before 1900).
+  if (found.hms.endsWith(`:${second}`)) lastMinute.set(timezone, { minute, fields: found });
+  return found;
+}
+
+function formatFields(ms: number, timezone: string): SiteFields {
   const f: Record<string, string> = {};
   for (const p of formatterFor(timezone).formatToParts(ms)) f[p.type] = p.value;
   return {

@@ -9,6 +9,7 @@ import { QueryStore } from '../../gateway/query/query-store';
 import { PunchJournal } from '../../gateway/store/journal';
 import { todayHourBounds } from '../../gateway/web/dashboard-model';
 import { csvCell } from '../../gateway/web/punch-csv';
+import { formatTime } from '../../gateway/web/time-format';
 import { testLogger } from '../support/logger';
 import { draft } from '../support/punches';
 import { tempDir } from '../support/tmp';
@@ -117,6 +118,44 @@ describe('query store queries', () => {
     );
   });
 
+  it('page by keyset through every match, Older to the end and Newer back, whatever the filter', () => {
+    fc.assert(
+      fc.property(fc.array(punchArb, { maxLength: 60 }), filterArb, (rows, filter) => {
+        const punches = toPunches(rows);
+        const store = memoryStore(punches);
+        try {
+          const want = naive(punches, filter)
+            .sort(newestFirst)
+            .map((p) => p.seq);
+          const pages: number[][] = [];
+          let page = store.query(filter, 1, 7);
+          expect(page.newer).toBeUndefined();
+          for (;;) {
+            pages.push(page.rows.map((r) => r.seq));
+            if (!page.older) break;
+            page = store.query(filter, 1, 7, { before: page.older });
+          }
+          expect(pages.flat()).toEqual(want);
+          expect(pages.every((p, i) => p.length === 7 || i === pages.length - 1)).toBe(true);
+          for (let i = pages.length - 2; i >= 0; i--) {
+            expect(page.newer).toBeDefined();
+            page = store.query(filter, 1, 7, { after: page.newer! });
+            expect(page.rows.map((r) => r.seq)).toEqual(pages[i]);
+          }
+          expect(page.newer).toBeUndefined();
+          // A numbered page names the same places to go on from.
+          const second = store.query(filter, 2, 7);
+          expect(
+            second.older && store.query(filter, 1, 7, { before: second.older }).rows.map((r) => r.seq),
+          ).toEqual(second.older && want.slice(14, 21));
+        } finally {
+          store.close();
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('counts on-site workers by their last punch in time and entries/exits per hour', () => {
     const at = (h: number) => T0 + h * 3_600_000;
     const rows: Array<[string, 'in' | 'out', number]> = [
@@ -137,7 +176,7 @@ describe('query store queries', () => {
       })),
     );
     try {
-      expect(store.onSite()).toEqual(['w1']);
+      expect(store.onSite(0)).toEqual(['w1']);
       expect(store.lastPunchOf('w2')).toEqual({ atMs: at(5), direction: 'out' });
       const bounds = Array.from({ length: 7 }, (_, h) => at(h));
       const { entries, exits } = store.countPerSlot(bounds);
@@ -176,6 +215,66 @@ describe('query store queries', () => {
     } finally {
       store.close();
     }
+  });
+
+  it("keeps the hours' entries and exits right as punches arrive, late ones included", () => {
+    const at = (h: number) => T0 + h * 3_600_000;
+    const bounds = Array.from({ length: 7 }, (_, h) => at(h));
+    const store = memoryStore([]);
+    let seq = 0;
+    const add = (hour: number, direction: 'in' | 'out') =>
+      store.append([{ ...draft(`k${++seq}`), seq, direction, atMs: at(hour) + seq }], 0);
+    try {
+      add(1, 'in');
+      add(2, 'out');
+      expect(store.countPerSlot(bounds)).toEqual({ entries: [0, 1, 0, 0, 0, 0], exits: [0, 0, 1, 0, 0, 0] });
+      // Since that answer: a punch in a later hour, one read late from a terminal (an earlier
+      // hour), and one outside the slots.
+      add(5, 'in');
+      add(0, 'out');
+      add(9, 'in');
+      expect(store.countPerSlot(bounds)).toEqual({ entries: [0, 1, 0, 0, 0, 1], exits: [1, 0, 1, 0, 0, 0] });
+      expect(store.countPerSlot(bounds.slice(2))).toEqual({ entries: [0, 0, 0, 1], exits: [1, 0, 0, 0] });
+      // Retention took rows the kept answer counted.
+      store.prune(at(1), 10);
+      expect(store.countPerSlot(bounds)).toEqual({ entries: [0, 1, 0, 0, 0, 1], exits: [0, 0, 1, 0, 0, 0] });
+    } finally {
+      store.close();
+    }
+  });
+
+  it('writes times as the zone formatter does, minute after minute and across offsets', () => {
+    const direct = (ms: number, zone: string) => {
+      const f: Record<string, string> = {};
+      const format = new Intl.DateTimeFormat('en-GB', {
+        timeZone: zone,
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        hourCycle: 'h23',
+      });
+      for (const p of format.formatToParts(ms)) f[p.type] = p.value;
+      return `${f.year}-${f.month}-${f.day} ${f.hour}:${f.minute}:${f.second}`;
+    };
+    fc.assert(
+      fc.property(
+        fc.constantFrom('Asia/Shanghai', 'Europe/Berlin', 'Asia/Kolkata', 'America/St_Johns'),
+        // From 1890 (offsets in seconds, before standard time) to 2100, and runs of nearby times.
+        fc.integer({ min: -2_524_521_600_000, max: 4_102_444_800_000 }),
+        fc.array(fc.integer({ min: -90_000, max: 90_000 }), { maxLength: 20 }),
+        (zone, start, steps) => {
+          let ms = start;
+          for (const step of [0, ...steps]) {
+            ms += step;
+            expect(formatTime(ms, zone)).toBe(direct(ms, zone));
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('splits a DST day into its real hours', () => {

@@ -1,9 +1,9 @@
 import type { PunchFlag, VerifyMethod } from '../../model';
 import type { PunchPage } from '../../query/punch-query';
-import { Layout, type PageContext, type TerminalChoice, t, tv } from '../layout';
-import { type PunchParams, punchParamsQuery } from '../punch-params';
+import { Layout, Notice, type PageContext, type TerminalChoice, t, tv } from '../layout';
+import { type PunchParams, punchCursorQuery, punchParamsQuery } from '../punch-params';
+import { punchSay } from '../punch-words';
 import { directionName, flagName, methodName, platformName } from '../words';
-import { Pager } from './workers';
 
 export interface PunchRowView {
   readonly seq: number;
@@ -29,23 +29,51 @@ export function PunchesPage(props: {
   terminals: readonly TerminalChoice[];
   upstreams: readonly string[];
   indexReady: boolean;
+  /** Why the paging asked for cannot be answered (a 400). */
+  problem?: string;
 }) {
   const { page, params, result } = props;
   return (
     <Layout page={page} title={t(page, 'punches')}>
       {!props.indexReady && <p class="notice">{t(page, 'indexing')}</p>}
+      {props.problem && <Notice kind="error">{props.problem}</Notice>}
       <PunchFilterForm page={page} params={params} terminals={props.terminals} upstreams={props.upstreams} />
-      <p class="muted" id="punch-total" data-total={String(result.total)}>
-        {tv(page, 'totalPunches', { n: result.total })}
+      <p
+        class="muted"
+        id="punch-total"
+        data-total={String(result.total)}
+        data-capped={result.capped ? 'true' : 'false'}
+      >
+        {result.capped
+          ? punchSay(page.lang, 'totalAtLeast', { n: result.total.toLocaleString('en-US') })
+          : tv(page, 'totalPunches', { n: result.total })}
       </p>
       <PunchTable page={page} rows={props.rows} />
-      <Pager
-        page={page}
-        pageNo={params.page}
-        pages={Math.ceil(result.total / result.pageSize)}
-        link={(n) => `/punches?${punchParamsQuery(params, n)}`}
-      />
+      <KeysetPager page={page} params={params} result={result} />
     </Layout>
+  );
+}
+
+/**
+ * Newer and Older, by keyset: each link names the first or last row shown, so any page of a list
+ * of millions costs one page-sized query (a page number would walk every row before it).
+ */
+function KeysetPager(props: { page: PageContext; params: PunchParams; result: PunchPage }) {
+  const { page, params, result } = props;
+  if (!result.newer && !result.older) return null;
+  return (
+    <nav class="pager" id="punch-pager">
+      {result.newer && (
+        <a href={`/punches?${punchCursorQuery(params, { after: result.newer })}`} id="newer-page">
+          {punchSay(page.lang, 'newer')}
+        </a>
+      )}
+      {result.older && (
+        <a href={`/punches?${punchCursorQuery(params, { before: result.older })}`} id="older-page">
+          {punchSay(page.lang, 'older')}
+        </a>
+      )}
+    </nav>
   );
 }
 
