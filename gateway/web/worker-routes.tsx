@@ -8,7 +8,7 @@ import { say, text } from './i18n';
 import { onSiteNow } from './on-site';
 import { WorkersPage } from './pages/workers';
 import type { WebDeps } from './port';
-import { teamValues } from './team-fields';
+import { chineseOrder, teamValues } from './team-fields';
 import { identityName } from './words';
 import { renderWorkerDetail, type WorkerNotice } from './worker-detail';
 import { searchWorkers } from './worker-search';
@@ -64,6 +64,12 @@ export function workerRoutes(deps: WebDeps, jobs: EnrolmentJobs, notices: Flash<
   return routes;
 }
 
+/** The team and employer filter's choices, from one pass over the roster. */
+function teamChoices(deps: WebDeps): { team: string[]; employer: string[] } {
+  const workers = deps.roster.list();
+  return { team: teamValues(workers, 'team'), employer: teamValues(workers, 'employer') };
+}
+
 function listWorkers(c: WebContext, deps: WebDeps) {
   const q = (c.req.query('q') ?? '').trim();
   const status = c.req.query('status') ?? 'active';
@@ -73,7 +79,7 @@ function listWorkers(c: WebContext, deps: WebDeps) {
   const all = searchWorkers(deps, q)
     .filter((w) => status === 'all' || w.status === status)
     .filter((w) => (!team || w.team === team) && (!employer || w.employer === employer))
-    .sort((a, b) => a.name.localeCompare(b.name, 'zh-CN') || a.pin.localeCompare(b.pin));
+    .sort((a, b) => chineseOrder.compare(a.name, b.name) || a.pin.localeCompare(b.pin));
   return c.html(
     <WorkersPage
       page={pageContext(c, deps.siteName)}
@@ -84,10 +90,7 @@ function listWorkers(c: WebContext, deps: WebDeps) {
       pageNo={pageNo}
       pages={Math.ceil(all.length / PAGE_SIZE)}
       onSite={new Set(onSiteNow(deps))}
-      teamChoices={{
-        team: teamValues(deps.roster.list(), 'team'),
-        employer: teamValues(deps.roster.list(), 'employer'),
-      }}
+      teamChoices={teamChoices(deps)}
       teamFilter={{ team, employer }}
     />,
   );
