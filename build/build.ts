@@ -2,11 +2,13 @@
  * `npm run build [-- --arch x64,arm64]`: dist/edge-gateway-linux-<arch>, one self-contained file
  * per CPU architecture (see docs/packaging.md).
  */
-import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import packageJson from '../package.json' with { type: 'json' };
 import { bundle } from './bundle';
+import { digestAssetOf } from './embedded-addon';
 import { type Arch, baseBinary } from './node-base';
 import { makeExecutable } from './sea';
 import { SERIAL_ADDON_ASSET } from './serial-addon';
@@ -82,7 +84,11 @@ export async function buildBinaries(options: BuildOptions = {}): Promise<BuiltBi
       bundleFile: bundled.file,
       baseBinary: base.file,
       nodeVersion,
-      assets: { ...web, [SERIAL_ADDON_ASSET]: addon, [SQLITE_ADDON_ASSET]: sqliteAddons.get(arch)! },
+      assets: {
+        ...web,
+        ...addonAssets(SERIAL_ADDON_ASSET, addon, workDir, arch),
+        ...addonAssets(SQLITE_ADDON_ASSET, sqliteAddons.get(arch)!, workDir, arch),
+      },
       workDir,
       outFile: file,
     });
@@ -96,6 +102,13 @@ export async function buildBinaries(options: BuildOptions = {}): Promise<BuiltBi
   copyFileSync(join(ROOT, 'build', 'edge-gateway.service'), join(outDir, 'edge-gateway.service'));
   copyFileSync(join(ROOT, 'config', 'example.json'), join(outDir, 'example.json'));
   return built;
+}
+
+/** An addon asset and its digest beside it (build/embedded-addon.ts checks the extracted file against it). */
+function addonAssets(asset: string, file: string, workDir: string, arch: Arch): Record<string, string> {
+  const digestFile = join(workDir, `${arch}-${digestAssetOf(asset)}`);
+  writeFileSync(digestFile, createHash('sha256').update(readFileSync(file)).digest('hex'));
+  return { [asset]: file, [digestAssetOf(asset)]: digestFile };
 }
 
 function kb(bytes: number): string {

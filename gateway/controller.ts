@@ -12,6 +12,7 @@ import { createHttpApp } from './http/app';
 import type { HealthReport } from './http/health';
 import { HealthService } from './http/health-service';
 import { closeServer, listen } from './http/server';
+import { MemorySettle } from './memory-settle';
 import { GatewayMetrics } from './metrics';
 import type { ClockSource, Logger, Upstream, UpstreamName } from './model';
 import { CursorLog } from './outbox/cursor-log';
@@ -20,6 +21,7 @@ import { DedupIndex } from './pipeline/dedup-index';
 import { type PipelineTerminal, PunchPipeline } from './pipeline/pipeline';
 import { QUERY_STORE_FILE, QueryStore } from './query/query-store';
 import { RemoteSettingsStore } from './remote-settings';
+import { AttendanceReports } from './reports/attendance';
 import { EnrolmentService } from './roster/enrolment';
 import type { Reconciler } from './roster/reconciler';
 import { Roster } from './roster/roster';
@@ -27,6 +29,7 @@ import { BlobStore } from './store/blobs';
 import { DATA_DIR_MODE } from './store/durable-file';
 import { Housekeeping } from './store/housekeeping';
 import { PunchJournal } from './store/journal';
+import { RECONCILER_DIR, ReconcilerRecords } from './store/reconciler-records';
 import { StateStore } from './store/state';
 import { TerminalFamilies } from './terminals/families';
 import type { TerminalSupervisor } from './terminals/supervisor';
@@ -51,6 +54,7 @@ export interface GatewayOptions {
 /** Every part of a running gateway, built once by `Gateway.build`. */
 interface Parts {
   readonly state: StateStore;
+  readonly reconcilerRecords: ReconcilerRecords;
   readonly cursors: CursorLog;
   readonly blobs: BlobStore;
   readonly journal: PunchJournal;
@@ -65,9 +69,11 @@ interface Parts {
   readonly selfUpdate: SelfUpdate;
   readonly housekeeping: Housekeeping;
   readonly queryStore: QueryStore;
+  readonly reports: AttendanceReports;
   readonly health: HealthService;
   readonly alertWatch: AlertWatch;
   readonly fleet: FleetPart;
+  readonly memorySettle: MemorySettle;
 }
 
 /**
@@ -104,10 +110,13 @@ export class Gateway {
     parts.health.start();
     // Stores first: nothing may take a punch before the journal and the roster are open.
     await Promise.all([parts.state.open(), parts.cursors.open(), parts.blobs.open()]);
+    await parts.reconcilerRecords.open();
     await parts.journal.open();
     await parts.roster.open();
     // In the background: opens or rebuilds the page's SQLite store and catches up with the journal.
     parts.queryStore.start();
+    // In the background too, after a pause: the attendance sheet's cache of counted days.
+    parts.reports.start();
     await parts.dedup.load(parts.journal);
     parts.settings.applyStored();
     await parts.terminals.install(config.terminals);
@@ -132,6 +141,7 @@ export class Gateway {
         dataDir: this.dataDir,
         configFile: this.options.configFile,
         punches: parts.queryStore,
+        reports: parts.reports,
         bus: this.bus,
         roster: parts.roster,
         terminals: parts.terminals,
@@ -152,6 +162,7 @@ export class Gateway {
     await parts.housekeeping.start();
     parts.alertWatch.start();
     await parts.fleet.start();
+    parts.memorySettle.start();
     logger.info(
       {
         version: VERSION,
@@ -172,6 +183,7 @@ export class Gateway {
     if (!parts) return;
     // First, while the broker can still hear it: the retained status says "stopped", not the will's "lost".
     await parts.fleet.stop();
+    parts.memorySettle.stop();
     parts.alertWatch.stop();
     parts.housekeeping.stop();
     parts.selfUpdate.stop();
@@ -180,6 +192,7 @@ export class Gateway {
     await parts.cursors.close();
     if (this.server) await closeServer(this.server);
     parts.pipeline.stop();
+    await parts.reports.stop();
     await parts.queryStore.stop();
     await parts.journal.close();
     this.logger.info({ journalLastSeq: parts.journal.lastSeq }, 'gateway stopped');
@@ -250,6 +263,11 @@ export class Gateway {
     const { config, logger, clock, bus, metrics } = this;
     const dataDir = this.dataDir;
     const state = new StateStore(join(dataDir, 'state.json'));
+    const reconcilerRecords = new ReconcilerRecords({
+      dir: join(dataDir, RECONCILER_DIR),
+      state,
+      logger: logger.child({ part: 'reconciler-records' }),
+    });
     const cursors = new CursorLog({ dir: dataDir, logger: logger.child({ part: 'cursors' }) });
     const blobs = new BlobStore(join(dataDir, 'blobs'));
     const journal = new PunchJournal({
@@ -292,6 +310,7 @@ export class Gateway {
       roster,
       blobs,
       state,
+      reconcilerRecords,
       bus,
       metrics,
       clock,
@@ -343,6 +362,15 @@ export class Gateway {
       clock,
       logger: logger.child({ part: 'query-store' }),
     });
+    const reports = new AttendanceReports({
+      punches: queryStore,
+      workers: roster,
+      timezone: config.site.timezone,
+      nightShiftHours: config.reports.nightShiftHours,
+      clock,
+      bus,
+      logger: logger.child({ part: 'reports' }),
+    });
     const housekeeping = new Housekeeping({
       journal,
       dedup,
@@ -355,7 +383,7 @@ export class Gateway {
       clock,
       journal,
       pipeline,
-      stores: [state, cursors],
+      stores: [state, cursors, reconcilerRecords],
       terminals: () => terminals.reports(),
       upstreams: () => upstreams.reports(),
       moreAlerts: () => [...selfUpdate.alerts(), ...queryStore.alerts()],
@@ -381,8 +409,13 @@ export class Gateway {
       logger: logger.child({ part: 'fleet' }),
       version: VERSION,
     });
+    const memorySettle = new MemorySettle({
+      settled: () => terminals.startupDone(),
+      logger: logger.child({ part: 'memory' }),
+    });
     return {
       state,
+      reconcilerRecords,
       cursors,
       blobs,
       journal,
@@ -397,9 +430,11 @@ export class Gateway {
       selfUpdate,
       housekeeping,
       queryStore,
+      reports,
       health,
       alertWatch,
       fleet,
+      memorySettle,
     };
   }
 }

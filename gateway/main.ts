@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load';
+import { tuneV8ForSmallBox } from './memory-settle';
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, runGateway } from './run';
 import { VERSION } from './version';
 
@@ -75,6 +76,7 @@ function checkConfig(args: readonly string[]): number {
 }
 
 async function start(args: readonly string[]): Promise<number> {
+  tuneV8ForSmallBox();
   const { values } = parseArgs({
     args: [...args],
     options: { config: { type: 'string', short: 'c' } },

@@ -12,6 +12,8 @@ export interface ZkDriverDeps {
   readonly clock: ClockSource;
   /** The site's zone, for a terminal whose config names none (clock offset, UTC → wall). Default UTC. */
   readonly siteTimeZone?: string;
+  /** How long the user table stays in memory after its last use (users.ts `USER_TABLE_KEEP_MS`). */
+  readonly userTableKeepMs?: number;
 }
 
 /** Receives every real-time event of a session; the receiver acknowledges it (`session.ackEvent`). */

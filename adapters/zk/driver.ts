@@ -57,13 +57,18 @@ export class ZkDriver implements TerminalDriver {
     );
     this.realtime = new ZkRealtime(this.connection, this.log, this.activity);
     this.catchUp = new ZkCatchUp(this.connection, this.activity);
-    this.users = new ZkUsers(this.connection);
+    this.users = new ZkUsers(this.connection, deps.userTableKeepMs);
     this.enrolment = new ZkEnrolment(this.connection, this.realtime, this.users);
     this.clock = new ZkClock(this.connection);
   }
 
   get id(): string {
     return this.config.id;
+  }
+
+  /** Users of the terminal's table the driver holds in memory now: only while writes are going on. */
+  get heldUsers(): number {
+    return this.users.heldUsers;
   }
 
   capabilities(): TerminalCapabilities {

@@ -11,13 +11,14 @@ import { DedupIndex } from '../pipeline/dedup-index';
 import { type PipelineTerminal, PunchPipeline } from '../pipeline/pipeline';
 import { QUERY_STORE_FILE } from '../query/query-store';
 import { rebuildPunchStore } from '../query/rebuild';
-import type { AppliedState } from '../roster/plan-runner';
 import { workerDigest } from '../roster/reconcile-plan';
 import { Roster } from '../roster/roster';
+import { AppliedDigests } from '../store/applied-digests';
 import { BlobStore } from '../store/blobs';
 import { DATA_DIR_MODE, writeFileAtomic } from '../store/durable-file';
 import { PunchJournal } from '../store/journal';
 import { JournalLineEncoder } from '../store/journal-line';
+import { RECONCILER_DIR, ReconcilerRecords } from '../store/reconciler-records';
 import { StateStore } from '../store/state';
 import { type HistoryOptions, type HistoryPlan, historyDays, planHistory } from './generator';
 
@@ -69,7 +70,7 @@ export class SeedOptionError extends Error {
 
 const DAY_MS = 86_400_000;
 /** Files a gateway's data folder holds once it has run; the seeder fills only a folder without them. */
-const DATA_FILES = ['journal', 'roster.json', 'state.json', 'cursors.json', 'cursors.log'];
+const DATA_FILES = ['journal', 'roster.json', 'state.json', RECONCILER_DIR, 'cursors.json', 'cursors.log'];
 /** The query store's file in the data folder, as the composition root (gateway/controller.ts) names it. */
 /** The outboxes' cursor keys, as gateway/upstreams/upstream-set.ts names them. */
 const UPSTREAMS: readonly UpstreamName[] = ['sichuan', 'deli'];
@@ -79,7 +80,7 @@ const UPSTREAMS: readonly UpstreamName[] = ['sichuan', 'deli'];
  * run through it: the roster through `Roster.apply` (so PINs are the roster's own), every punch
  * through the pipeline's normalization and de-duplication, the journal through its own `append`,
  * the outbox cursors through the cursor log, the reconcilers' record of what each terminal holds
- * through the state store, then the query store rebuilt from the journal by its own rebuild. Only
+ * through their own store, then the query store rebuilt from the journal by its own rebuild. Only
  * the batching differs from a live box: a segment's punches go in one append (one write, one
  * fdatasync), not one by one.
  */
@@ -174,7 +175,7 @@ export async function seedHistory(
     await cursors.flush();
     await cursors.close();
 
-    await recordTerminalsInSync(join(dataDir, 'state.json'), config, roster);
+    await recordTerminalsInSync(dataDir, config, roster, logger);
 
     const storeStarted = performance.now();
     store = await rebuildQueryStore(dataDir, config, journal, roster, logger);
@@ -254,20 +255,27 @@ async function rebuildQueryStore(
 
 /**
  * After years on site the terminals hold every active worker, and each reconciler has noted what it
- * wrote (`reconciler.<terminal>` in state.json), so a seeded box does not rewrite 5,000 users on
- * every terminal at its first start. A terminal that does not hold a worker still gets them: the
- * reconciler writes whatever the terminal's own listing lacks, whatever is noted here.
+ * wrote (`reconciler/<terminal>.applied`, gateway/store/reconciler-records.ts), so a seeded box does
+ * not rewrite 5,000 users on every terminal at its first start. A terminal that does not hold a
+ * worker still gets them: the reconciler writes whatever the terminal's own listing lacks, whatever
+ * is noted here. state.json is written too (empty), as a box that has run has one.
  */
-async function recordTerminalsInSync(file: string, config: GatewayConfig, roster: Roster): Promise<void> {
-  const applied: Record<string, string> = {};
+async function recordTerminalsInSync(
+  dataDir: string,
+  config: GatewayConfig,
+  roster: Roster,
+  logger: Logger,
+): Promise<void> {
+  const applied = new AppliedDigests();
   for (const worker of roster.list()) {
-    if (worker.status === 'active') applied[worker.pin] = workerDigest(worker, ZK_CAPABILITIES);
+    if (worker.status === 'active') applied.set(worker.pin, workerDigest(worker, ZK_CAPABILITIES));
   }
-  const state = new StateStore(file);
+  const state = new StateStore(join(dataDir, 'state.json'));
   await state.open();
-  for (const terminal of config.terminals) {
-    await state.slot<AppliedState>(`reconciler.${terminal.id}`).set({ applied });
-  }
+  await state.remove([]);
+  const records = new ReconcilerRecords({ dir: join(dataDir, RECONCILER_DIR), state, logger });
+  await records.open();
+  for (const terminal of config.terminals) await records.write(terminal.id, applied);
 }
 
 /**

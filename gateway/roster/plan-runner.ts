@@ -1,21 +1,16 @@
 import {
   type BiometricTemplate,
   type ClockSource,
-  type StateSlot,
   type TerminalDriver,
   TerminalFullError,
   type UserWithTemplates,
 } from '../model';
 import type { BlobStore } from '../store/blobs';
+import type { AppliedRecord } from '../store/reconciler-records';
 import type { PlannedWrite, ReconcilePlan } from './reconcile-plan';
 
 /** Longest single sleep while waiting for the rate limit: how late a fast clock is noticed. */
 const WAIT_SLICE_MS = 25;
-
-/** What the reconciler remembers having written, per PIN: a digest of the user and its biometrics. */
-export interface AppliedState {
-  applied: Record<string, string>;
-}
 
 /** How far the pass in flight has got, read by the reconciler's status while the runner writes. */
 export interface PassProgress {
@@ -49,30 +44,33 @@ export class PlanRunner {
     private readonly deps: {
       readonly driver: TerminalDriver;
       readonly blobs: BlobStore;
-      readonly state: StateSlot<AppliedState>;
+      /** What was written to this terminal, per PIN: a digest of the user and its biometrics. */
+      readonly record: AppliedRecord;
       readonly clock: ClockSource;
       readonly options: PlanRunnerOptions;
     },
   ) {}
 
   /**
-   * Applies `plan`, recording each write in `applied` (saved every `checkpointEvery` steps and at
-   * the end). Resolves with the number of workers left out for lack of room: those the plan did
-   * not fit, and those the terminal refused with a TerminalFullError.
+   * Applies `plan`, noting each write in the record (saved every `checkpointEvery` steps and at
+   * the end; a save writes only when something changed). Resolves with the number of workers left
+   * out for lack of room: those the plan did not fit, and those the terminal refused with a
+   * TerminalFullError.
    */
-  async apply(plan: ReconcilePlan, applied: Record<string, string>, progress: PassProgress): Promise<number> {
+  async apply(plan: ReconcilePlan, progress: PassProgress): Promise<number> {
+    const { record } = this.deps;
     for (const pin of plan.removals) {
       await this.step(() => this.deps.driver.deleteUser(pin));
-      delete applied[pin];
+      record.digests.delete(pin);
       progress.pending--;
     }
-    const checkpoint = this.checkpointer(applied);
+    const checkpoint = this.checkpointer();
     const bulk = this.deps.driver.writeUsers?.bind(this.deps.driver);
     let refused = 0;
-    if (bulk) await this.writeInBulk(bulk, plan.writes, applied, progress, checkpoint);
-    else refused = await this.writeOneByOne(plan.writes, applied, progress, checkpoint);
-    for (const pin of plan.forget) delete applied[pin];
-    await this.deps.state.set({ applied });
+    if (bulk) await this.writeInBulk(bulk, plan.writes, progress, checkpoint);
+    else refused = await this.writeOneByOne(plan.writes, progress, checkpoint);
+    for (const pin of plan.forget) record.digests.delete(pin);
+    await record.save();
     return plan.notAdded.length + refused;
   }
 
@@ -80,7 +78,6 @@ export class PlanRunner {
   private async writeInBulk(
     bulk: (entries: readonly UserWithTemplates[]) => Promise<void>,
     writes: readonly PlannedWrite[],
-    applied: Record<string, string>,
     progress: PassProgress,
     checkpoint: (done: number) => Promise<void>,
   ): Promise<void> {
@@ -91,7 +88,7 @@ export class PlanRunner {
       const entries: UserWithTemplates[] = [];
       for (const write of slice) entries.push({ user: write.user, templates: await this.templatesOf(write) });
       await this.step(() => bulk(entries));
-      for (const { pin, digest } of slice) applied[pin] = digest;
+      for (const { pin, digest } of slice) this.deps.record.digests.set(pin, digest);
       progress.pending -= slice.length;
       await checkpoint(slice.length);
     }
@@ -100,7 +97,6 @@ export class PlanRunner {
   /** User by user; a user the terminal has no room for is counted and skipped, the rest still go. */
   private async writeOneByOne(
     writes: readonly PlannedWrite[],
-    applied: Record<string, string>,
     progress: PassProgress,
     checkpoint: (done: number) => Promise<void>,
   ): Promise<number> {
@@ -117,19 +113,19 @@ export class PlanRunner {
       }
       for (const template of await this.templatesOf(write))
         await this.step(() => driver.writeTemplate(template));
-      applied[write.pin] = write.digest;
+      this.deps.record.digests.set(write.pin, write.digest);
       progress.pending--;
       await checkpoint(1);
     }
     return refused;
   }
 
-  private checkpointer(applied: Record<string, string>): (done: number) => Promise<void> {
+  private checkpointer(): (done: number) => Promise<void> {
     let sinceCheckpoint = 0;
     return async (done) => {
       sinceCheckpoint += done;
       if (sinceCheckpoint >= (this.deps.options.checkpointEvery ?? 100)) {
-        await this.deps.state.set({ applied });
+        await this.deps.record.save();
         sinceCheckpoint = 0;
       }
     };

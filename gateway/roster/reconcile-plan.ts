@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TemplateKind, TerminalCapabilities, TerminalUser } from '../model';
+import type { AppliedView } from '../store/applied-digests';
 import type { Worker } from './roster';
 
 /**
@@ -49,21 +50,24 @@ export interface PlanInput {
   /** What the terminal holds now (one listing). */
   readonly held: readonly TerminalUser[];
   /** Digest per PIN of what was last written to this terminal. */
-  readonly applied: Readonly<Record<string, string>>;
+  readonly applied: AppliedView;
   readonly capabilities: TerminalCapabilities;
+  /** `workerDigest` for these capabilities, perhaps remembered (`WorkerDigests`); computed when absent. */
+  readonly digest?: (worker: Worker) => string;
 }
 
 export function planReconcile(input: PlanInput): ReconcilePlan {
   const { workers, applied, capabilities } = input;
+  const digestOf = input.digest ?? ((worker: Worker) => workerDigest(worker, capabilities));
   const held = new Set(input.held.map((u) => u.pin));
   const byPin = new Map(workers.map((w) => [w.pin, w]));
   const active = workers.filter((w) => w.status === 'active');
   const removals = [...held].filter((pin) => byPin.get(pin)?.status === 'removed');
   const work: PlannedWrite[] = [];
   for (const worker of active) {
-    const digest = workerDigest(worker, capabilities);
+    const digest = digestOf(worker);
     // Names read back may be truncated by the terminal's field width, so the digest of what was written decides.
-    if (held.has(worker.pin) && applied[worker.pin] === digest) continue;
+    if (held.has(worker.pin) && applied.get(worker.pin) === digest) continue;
     work.push({
       pin: worker.pin,
       user: toTerminalUser(worker),
@@ -84,7 +88,7 @@ export function planReconcile(input: PlanInput): ReconcilePlan {
     removals,
     writes: work.filter((w) => !notAdded.has(w)),
     notAdded: [...notAdded],
-    forget: Object.keys(applied).filter((pin) => byPin.get(pin)?.status !== 'active'),
+    forget: [...applied.pins()].filter((pin) => byPin.get(pin)?.status !== 'active'),
     foreignUsers: [...held].filter((pin) => !byPin.has(pin)).length,
     activeWorkers: active.length,
     full,
@@ -115,8 +119,9 @@ export function templatesFor(worker: Worker, capabilities: TerminalCapabilities)
 }
 
 /**
- * A digest of the worker as this terminal should hold them. Its bytes are stored per terminal
- * (`reconciler.<id>` in state.json): changing what goes in rewrites every worker on every terminal.
+ * A digest of the worker as this terminal should hold them. It is stored per terminal
+ * (`reconciler/<id>.applied`, gateway/store/reconciler-records.ts): changing what goes in
+ * rewrites every worker on every terminal. What it reads of the capabilities is `digestRecipe`'s.
  */
 export function workerDigest(worker: Worker, capabilities: TerminalCapabilities): string {
   const hash = createHash('sha256');
@@ -125,4 +130,12 @@ export function workerDigest(worker: Worker, capabilities: TerminalCapabilities)
     if (t.kind === 'fp' && t.format === capabilities.templateFormat) hash.update(`fp:${t.index}:${t.blob}`);
   if (capabilities.faces && worker.facePhoto) hash.update(`fa:${worker.facePhoto}`);
   return hash.digest('hex').slice(0, 24);
+}
+
+/**
+ * The part of the capabilities a digest depends on: terminals with the same recipe share every
+ * worker's digest (20 ZK terminals of one model: one computation per worker, not 20).
+ */
+export function digestRecipe(capabilities: TerminalCapabilities): string {
+  return `${capabilities.templateFormat ?? ''}|${capabilities.faces ? 'faces' : ''}`;
 }

@@ -4,14 +4,16 @@ import type { EventBus } from '../events';
 import {
   type ClockSource,
   type Logger,
-  type StateSlot,
+  type TerminalCapabilities,
   type TerminalDriver,
   TerminalFullError,
 } from '../model';
 import type { BlobStore } from '../store/blobs';
-import { type AppliedState, type PassProgress, PlanRunner, type PlanRunnerOptions } from './plan-runner';
-import { planReconcile } from './reconcile-plan';
+import type { AppliedRecord } from '../store/reconciler-records';
+import { type PassProgress, PlanRunner, type PlanRunnerOptions } from './plan-runner';
+import { planReconcile, type ReconcilePlan } from './reconcile-plan';
 import type { Roster } from './roster';
+import { WorkerDigests } from './worker-digests';
 
 export { toTerminalUser } from './reconcile-plan';
 
@@ -56,6 +58,7 @@ export class Reconciler {
   private applicable = true;
   private readonly progress: PassProgress = { pending: 0, full: false };
   private readonly runner: PlanRunner;
+  private readonly digests: WorkerDigests;
 
   constructor(
     private readonly deps: {
@@ -63,7 +66,10 @@ export class Reconciler {
       readonly driver: TerminalDriver;
       readonly roster: Roster;
       readonly blobs: BlobStore;
-      readonly state: StateSlot<AppliedState>;
+      /** What was written to this terminal (gateway/store/reconciler-records.ts). */
+      readonly record: AppliedRecord;
+      /** Digests shared with the other terminals' reconcilers; a reconciler alone keeps its own. */
+      readonly digests?: WorkerDigests;
       readonly bus: EventBus;
       readonly clock: ClockSource;
       readonly logger: Logger;
@@ -73,6 +79,7 @@ export class Reconciler {
     },
   ) {
     this.runner = new PlanRunner(deps);
+    this.digests = deps.digests ?? new WorkerDigests();
   }
 
   start(): void {
@@ -105,7 +112,7 @@ export class Reconciler {
 
   /** Whether this terminal got the worker with this PIN as the roster has them now (or last time). */
   holds(pin: string): boolean {
-    return this.deps.state.get()?.applied[pin] !== undefined;
+    return this.deps.record.digests.has(pin);
   }
 
   status(): ReconcileStatus {
@@ -160,9 +167,24 @@ export class Reconciler {
     }
   }
 
+  /**
+   * The terminal's listing (5,000 users on a big site) lives only in here: the pass that follows
+   * may take minutes, and 20 terminals' listings kept meanwhile cost megabytes.
+   */
+  private async plan(capabilities: TerminalCapabilities): Promise<ReconcilePlan> {
+    const held = await this.deps.driver.listUsers();
+    return planReconcile({
+      workers: this.deps.roster.list(),
+      held,
+      applied: this.deps.record.digests,
+      capabilities,
+      digest: (worker) => this.digests.of(worker, capabilities),
+    });
+  }
+
   /** One pass: one listing of the terminal's users, a plan of what differs, then only those steps. */
   async reconcileOnce(): Promise<void> {
-    const { driver, roster } = this.deps;
+    const { driver } = this.deps;
     this.lastRunAt = this.deps.clock.now();
     const capabilities = driver.capabilities();
     this.applicable = capabilities.users;
@@ -170,9 +192,7 @@ export class Reconciler {
       this.progress.pending = 0;
       return;
     }
-    const held = await driver.listUsers();
-    const applied: Record<string, string> = { ...(this.deps.state.get()?.applied ?? {}) };
-    const plan = planReconcile({ workers: roster.list(), held, applied, capabilities });
+    const plan = await this.plan(capabilities);
     this.foreignUsers = plan.foreignUsers;
     this.progress.pending = plan.removals.length + plan.writes.length + plan.notAdded.length;
     this.progress.full = plan.full;
@@ -187,7 +207,7 @@ export class Reconciler {
         'terminal is full: not every worker fits',
       );
     }
-    const leftOut = await this.runner.apply(plan, applied, this.progress);
+    const leftOut = await this.runner.apply(plan, this.progress);
     if (leftOut > 0) {
       this.progress.pending = leftOut;
       throw new TerminalFullError(

@@ -6,7 +6,9 @@ import type { ClockSource, Logger, PunchCursor, StatePort, TerminalDriver } from
 import type { PipelineTerminal, PunchPipeline } from '../pipeline/pipeline';
 import { Reconciler } from '../roster/reconciler';
 import type { Roster } from '../roster/roster';
+import { WorkerDigests } from '../roster/worker-digests';
 import type { BlobStore } from '../store/blobs';
+import type { AppliedRecord, ReconcilerRecords } from '../store/reconciler-records';
 import type { TerminalFamilies } from './families';
 import { JournaledLogClearance } from './log-clearance';
 import { TerminalSupervisor } from './supervisor';
@@ -20,6 +22,8 @@ export interface TerminalSetDeps {
   readonly roster: Roster;
   readonly blobs: BlobStore;
   readonly state: StatePort;
+  /** Each reconciler's record of what its terminal holds. */
+  readonly reconcilerRecords: ReconcilerRecords;
   readonly bus: EventBus;
   readonly metrics: GatewayMetrics;
   readonly clock: ClockSource;
@@ -40,6 +44,9 @@ export class TerminalSet {
   private supervisors: TerminalSupervisor[] = [];
   private readonly reconcilers = new Map<string, Reconciler>();
   private configs: readonly TerminalConfig[] = [];
+  /** One digest per worker and recipe for every reconciler (terminals of one model share them). */
+  private readonly digests = new WorkerDigests();
+  private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: TerminalSetDeps) {}
 
@@ -50,12 +57,17 @@ export class TerminalSet {
       if (!terminal.enabled || keep.has(terminal.id)) continue;
       const driver = await this.deps.families.createDriver(terminal);
       const supervisor = this.supervisorFor(terminal, driver);
+      const record = await this.deps.reconcilerRecords.load(terminal.id);
       this.supervisors.push(supervisor);
-      this.reconcilers.set(terminal.id, this.reconcilerFor(terminal, driver, supervisor));
+      this.reconcilers.set(terminal.id, this.reconcilerFor(terminal, driver, supervisor, record));
     }
   }
 
   start(): void {
+    const { bus, roster } = this.deps;
+    this.unsubscribe ??= bus.on('roster.changed', (ids) =>
+      this.digests.forget(ids.map((id) => roster.get(id))),
+    );
     for (const supervisor of this.supervisors) supervisor.start();
     for (const reconciler of this.reconcilers.values()) reconciler.start();
   }
@@ -93,6 +105,8 @@ export class TerminalSet {
    * once, and only then are the reconcilers awaited.
    */
   async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     const reconcilersStopped = Promise.all([...this.reconcilers.values()].map((r) => r.stop()));
     await Promise.all(this.supervisors.map((s) => s.stop()));
     await this.deps.families.stop();
@@ -113,6 +127,22 @@ export class TerminalSet {
 
   reports(): TerminalReport[] {
     return this.supervisors.map((s) => ({ ...s.status(), roster: this.reconcilers.get(s.id)?.status() }));
+  }
+
+  /**
+   * Whether every terminal is past its start-up work: read once and through a first roster pass
+   * (in sync or not), or failing to connect (it may stay away for days).
+   */
+  startupDone(): boolean {
+    return this.reports().every(
+      (t) =>
+        t.consecutiveFailures > 0 ||
+        (t.lastCatchUpAt !== undefined &&
+          (t.roster === undefined ||
+            !t.roster.applicable ||
+            t.roster.lastSyncedAt !== undefined ||
+            t.roster.lastError !== undefined)),
+    );
   }
 
   /** Pipeline view and metrics: every configured terminal appears, one never connected shows offline. */
@@ -158,14 +188,16 @@ export class TerminalSet {
     terminal: TerminalConfig,
     driver: TerminalDriver,
     supervisor: TerminalSupervisor,
+    record: AppliedRecord,
   ): Reconciler {
-    const { config, roster, blobs, state, bus, clock, logger } = this.deps;
+    const { config, roster, blobs, bus, clock, logger } = this.deps;
     return new Reconciler({
       terminalId: terminal.id,
       driver,
       roster,
       blobs,
-      state: state.slot(`reconciler.${terminal.id}`),
+      record,
+      digests: this.digests,
       bus,
       clock,
       logger: logger.child({ part: 'reconciler', terminalId: terminal.id }),

@@ -143,6 +143,7 @@ describe('the systemd unit', () => {
       'RestartForceExitStatus=75',
       'ExecStartPre=-/opt/edge-gateway/update-guard /opt/edge-gateway/edge-gateway',
       'WorkingDirectory=/var/lib/edge-gateway',
+      'Environment=MALLOC_MMAP_THRESHOLD_=32768',
       'NoNewPrivileges=yes',
       'ProtectSystem=strict',
       'ReadWritePaths=/var/lib/edge-gateway /etc/edge-gateway /opt/edge-gateway',

@@ -15,6 +15,7 @@ import { CursorLog } from '../../gateway/outbox/cursor-log';
 import { PunchStore } from '../../gateway/query/punch-store';
 import type { Worker } from '../../gateway/roster/roster';
 import { parseJournalLine } from '../../gateway/store/journal-line';
+import { decodeRecord } from '../../gateway/store/reconciler-records';
 import { idNumberCheckCharacter, idNumberProblem } from '../../lib/id-number';
 import { runCli } from '../support/cli';
 import { testLogger } from '../support/logger';
@@ -219,7 +220,7 @@ describe('seed-history', () => {
     expect(liveStore.highWater).toBe(report.lastSeq);
     const rows = (store: PunchStore) => store.query({}, 1, 100_000).rows.map(comparable);
     expect(rows(seededStore)).toEqual(rows(liveStore));
-    expect(seededStore.onSite().sort()).toEqual(liveStore.onSite().sort());
+    expect(seededStore.onSite(0).sort()).toEqual(liveStore.onSite(0).sort());
     for (const worker of seededRoster.slice(0, 5)) {
       const idNumber = worker.identities.idCardNo!;
       expect(seededStore.searchWorkers(idNumber)).toEqual([worker.id]);
@@ -232,6 +233,17 @@ describe('seed-history', () => {
     expect(cursors.slot('outbox.sichuan').get()).toBe(report.lastSeq);
     expect(cursors.slot('outbox.deli').get()).toBe(report.lastSeq);
     await cursors.close();
+
+    // Each terminal's record of what it holds is its own file (never state.json): every active worker.
+    const active = seededRoster.filter((w) => w.status === 'active').map((w) => w.pin);
+    for (const t of plan.terminals) {
+      const record = decodeRecord(
+        t.id,
+        await readFile(join(seededDir, 'reconciler', `${t.id}.applied`), 'utf8'),
+      );
+      expect([...record.pins()].sort()).toEqual([...active].sort());
+    }
+    expect(JSON.parse(await readFile(join(seededDir, 'state.json'), 'utf8'))).toEqual({});
 
     // The seeded box starts on its own configuration and finds its terminals already holding the
     // roster. Their logs are empty: the history's records were read long ago (the seeder writes no

@@ -9,15 +9,16 @@ import { isAccepted, ZkSession } from '../../adapters/zk/session';
 import { validateConfig } from '../../config/load';
 import { Gateway } from '../../gateway/controller';
 import { TerminalFullError } from '../../gateway/model';
-import { type AppliedState, PlanRunner } from '../../gateway/roster/plan-runner';
+import { PlanRunner } from '../../gateway/roster/plan-runner';
 import { planReconcile } from '../../gateway/roster/reconcile-plan';
+import { AppliedDigests } from '../../gateway/store/applied-digests';
 import { BlobStore } from '../../gateway/store/blobs';
 import { systemClock } from '../../lib/clock';
 import { waitFor } from '../support/lab-process';
 import { testLogger } from '../support/logger';
 import { tempDir } from '../support/tmp';
 import { Lab } from '../zk/support';
-import { activeWorker, memorySlot, startGate } from './support';
+import { activeWorker, memoryRecord, startGate } from './support';
 
 describe('a terminal that is full', () => {
   let cleanup: () => Promise<void>;
@@ -213,7 +214,7 @@ describe('a whitelist that fills up while the reconciler writes to it', () => {
     const plan = planReconcile({
       workers: ['11', '12', '13', '14'].map(activeWorker),
       held: await driver.listUsers(),
-      applied: {},
+      applied: new AppliedDigests(),
       capabilities,
     });
     expect(plan).toMatchObject({ full: false, notAdded: [] });
@@ -223,21 +224,21 @@ describe('a whitelist that fills up while the reconciler writes to it', () => {
     await otherTool.upsertUser({ pin: '900', name: '' });
     await otherTool.upsertUser({ pin: '901', name: '' });
 
-    const state = memorySlot<AppliedState>();
+    const record = memoryRecord();
     const runner = new PlanRunner({
       driver,
       blobs: new BlobStore(join(gate.dir, 'blobs')),
-      state,
+      record,
       clock: systemClock,
       options: { maxStepsPerSecond: 0 },
     });
     const progress = { pending: plan.writes.length, full: plan.full };
-    const leftOut = await runner.apply(plan, {}, progress);
+    const leftOut = await runner.apply(plan, progress);
 
     expect(leftOut).toBe(2);
     expect(progress).toEqual({ pending: 2, full: true });
     expect(gate.emulator.unit().whitelistPins().sort()).toEqual([11, 12, 900, 901]);
-    expect(Object.keys(state.value()?.applied ?? {}).sort()).toEqual(['11', '12']);
+    expect(Object.keys(record.saved()).sort()).toEqual(['11', '12']);
     // Refused writes are not steps done.
     expect(runner.stepsDone).toBe(2);
   });

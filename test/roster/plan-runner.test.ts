@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClockSource } from '../../gateway/model';
-import { type AppliedState, PlanRunner } from '../../gateway/roster/plan-runner';
+import { PlanRunner } from '../../gateway/roster/plan-runner';
 import { planReconcile } from '../../gateway/roster/reconcile-plan';
+import { AppliedDigests } from '../../gateway/store/applied-digests';
 import { BlobStore } from '../../gateway/store/blobs';
-import { activeWorker, memorySlot, startGate } from './support';
+import { activeWorker, memoryRecord, startGate } from './support';
 
 /** Time that runs `speed` times faster than the wall clock, as soak tests run it. */
 function fastClock(speed: number): ClockSource {
@@ -36,18 +37,18 @@ describe('the rate limit between terminal requests', () => {
     const plan = planReconcile({
       workers: Array.from({ length: count }, (_, i) => activeWorker(String(100 + i))),
       held: await driver.listUsers(),
-      applied: {},
+      applied: new AppliedDigests(),
       capabilities: driver.capabilities(),
     });
     const runner = new PlanRunner({
       driver,
       blobs: new BlobStore(join(gate.dir, 'blobs')),
-      state: memorySlot<AppliedState>(),
+      record: memoryRecord(),
       clock,
       options: { maxStepsPerSecond },
     });
     const started = Date.now();
-    const leftOut = await runner.apply(plan, {}, { pending: count, full: false });
+    const leftOut = await runner.apply(plan, { pending: count, full: false });
     const took = Date.now() - started;
     expect(leftOut).toBe(0);
     expect(runner.stepsDone).toBe(count);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { TerminalCapabilities, TerminalUser } from '../../gateway/model';
 import { planReconcile, templatesFor, workerDigest } from '../../gateway/roster/reconcile-plan';
 import type { Worker } from '../../gateway/roster/roster';
+import { AppliedDigests } from '../../gateway/store/applied-digests';
 
 /** A ZK fingerprint terminal as its driver describes itself. */
 const zk: TerminalCapabilities = {
@@ -41,6 +42,9 @@ function appliedFor(workers: readonly Worker[], capabilities = zk): Record<strin
   return Object.fromEntries(workers.map((w) => [w.pin, workerDigest(w, capabilities)]));
 }
 
+const none = () => new AppliedDigests();
+const digests = (record: Record<string, string>) => AppliedDigests.from(record);
+
 describe('working out what a terminal needs', () => {
   it('adds every active worker to an empty terminal, as a plain user record', () => {
     const workers = [
@@ -48,7 +52,7 @@ describe('working out what a terminal needs', () => {
       worker('2'),
       worker('3', { status: 'removed' }),
     ];
-    const plan = planReconcile({ workers, held: [], applied: {}, capabilities: zk });
+    const plan = planReconcile({ workers, held: [], applied: none(), capabilities: zk });
     expect(plan.removals).toEqual([]);
     expect(plan.writes.map((w) => [w.pin, w.adds])).toEqual([
       ['1', true],
@@ -69,7 +73,8 @@ describe('working out what a terminal needs', () => {
     const same = worker('1');
     const renamed = worker('2');
     const neverWritten = worker('3');
-    const applied = appliedFor([same, renamed]);
+    const record = appliedFor([same, renamed]);
+    const applied = digests(record);
     const plan = planReconcile({
       workers: [same, { ...renamed, name: '张三' }, neverWritten],
       // Names read back are cut to the terminal's field width: what the terminal shows does not count.
@@ -81,12 +86,17 @@ describe('working out what a terminal needs', () => {
       ['2', false, '张三'],
       ['3', false, '工人3'],
     ]);
-    expect(plan.writes[0]?.digest).not.toBe(applied['2']);
+    expect(plan.writes[0]?.digest).not.toBe(record['2']);
   });
 
   it('rewrites a worker the terminal lost, even with a digest on file', () => {
     const w = worker('5');
-    const plan = planReconcile({ workers: [w], held: [], applied: appliedFor([w]), capabilities: zk });
+    const plan = planReconcile({
+      workers: [w],
+      held: [],
+      applied: digests(appliedFor([w])),
+      capabilities: zk,
+    });
     expect(plan.writes.map((x) => [x.pin, x.adds])).toEqual([['5', true]]);
   });
 
@@ -95,7 +105,7 @@ describe('working out what a terminal needs', () => {
     const plan = planReconcile({
       workers,
       held: held('1', '2', '900', '901'),
-      applied: { ...appliedFor([workers[0]!]), '2': 'old', '3': 'old', '77': 'old' },
+      applied: digests({ ...appliedFor([workers[0]!]), '2': 'old', '3': 'old', '77': 'old' }),
       capabilities: zk,
     });
     expect(plan.removals).toEqual(['2']);
@@ -118,7 +128,7 @@ describe('working out what a terminal needs', () => {
     const plan = planReconcile({
       workers,
       held: held('1', '2', '900'),
-      applied: appliedFor([kept]),
+      applied: digests(appliedFor([kept])),
       capabilities: { ...zk, maxUsers: 5 },
     });
     expect(plan.removals).toEqual(['2']);
@@ -132,7 +142,7 @@ describe('working out what a terminal needs', () => {
     const plan = planReconcile({
       workers: [{ ...kept, card: 7 }, worker('2')],
       held: held('1', '900', '901'),
-      applied: appliedFor([kept]),
+      applied: digests(appliedFor([kept])),
       capabilities: { ...zk, maxUsers: 2 },
     });
     expect(plan.writes.map((w) => w.pin)).toEqual(['1']);
@@ -142,7 +152,7 @@ describe('working out what a terminal needs', () => {
 
   it('is never full where the terminal does not say how many users it takes', () => {
     const workers = Array.from({ length: 50 }, (_, i) => worker(String(i + 1)));
-    const plan = planReconcile({ workers, held: held('900'), applied: {}, capabilities: zk });
+    const plan = planReconcile({ workers, held: held('900'), applied: none(), capabilities: zk });
     expect(plan.writes).toHaveLength(50);
     expect(plan.full).toBe(false);
   });
@@ -162,7 +172,7 @@ describe('biometrics in a plan', () => {
 
   it('rewrites a worker when a template this terminal takes changes, not for one it ignores', () => {
     const before = worker('1', { templates: [fp10] });
-    const applied = appliedFor([before]);
+    const applied = digests(appliedFor([before]));
     const withOther = { ...before, templates: [fp10, fp9] };
     const withNew = { ...before, templates: [{ ...fp10, blob: 'd'.repeat(64) }] };
     const plan = (w: Worker) => planReconcile({ workers: [w], held: held('1'), applied, capabilities: zk });
@@ -180,7 +190,7 @@ describe('biometrics in a plan', () => {
     ).toEqual([]);
   });
 
-  it('keeps the digest recipe stored in state.json: user record, then compatible fingerprints, then the photo', () => {
+  it('keeps the digest recipe stored in the reconciler records: user record, then compatible fingerprints, then the photo', () => {
     // Changing the recipe would rewrite every worker on every terminal after an upgrade.
     const w = worker('8', { card: 9, templates: [fp10], facePhoto: photo });
     const recipe = (parts: string[]) => {

@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import { ModbusDriver } from '../../adapters/modbus/driver';
 import { ModbusEmulator } from '../../adapters/modbus/emulator';
 import { builtInProfile, loadProfile } from '../../adapters/modbus/profile';
-import type { ClockSource, StateSlot } from '../../gateway/model';
+import type { ClockSource } from '../../gateway/model';
 import type { Worker } from '../../gateway/roster/roster';
+import { AppliedDigests } from '../../gateway/store/applied-digests';
+import type { AppliedRecord } from '../../gateway/store/reconciler-records';
 import { systemClock } from '../../lib/clock';
 import { modbusConfig } from '../modbus/support';
 import { testLogger } from '../support/logger';
@@ -24,15 +26,19 @@ export function activeWorker(pin: string): Worker {
   };
 }
 
-/** A state slot kept in memory, holding a copy as the state file would. */
-export function memorySlot<T>(): StateSlot<T> & { readonly value: () => T | undefined } {
-  let saved: T | undefined;
+/** A reconciler record kept in memory; `saved()` is what its last save held, as a file would. */
+export function memoryRecord(terminalId = 'test'): AppliedRecord & {
+  readonly saved: () => Record<string, string>;
+} {
+  const digests = new AppliedDigests();
+  let saved: Record<string, string> = {};
   return {
-    get: () => saved,
-    set: async (value) => {
-      saved = structuredClone(value);
+    terminalId,
+    digests,
+    save: async () => {
+      saved = Object.fromEntries(digests.entries());
     },
-    value: () => saved,
+    saved: () => saved,
   };
 }
 

@@ -233,10 +233,18 @@ export interface Started {
   readonly readyMs: number;
 }
 
+/** The `Environment=` lines of the installed systemd unit: the box runs as the service runs it. */
+function unitEnvironment(): Record<string, string> {
+  const unit = readFileSync(join(ROOT, 'build', 'edge-gateway.service'), 'utf8');
+  return Object.fromEntries(
+    [...unit.matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
+  );
+}
+
 /** Starts the box; ready once /healthz answers and every terminal has been polled once. */
 export async function startBox(binary: string, configFile: string, cwd: string): Promise<Started> {
   const started = performance.now();
-  const gateway = new Running(binary, ['start', '--config', configFile], cwd);
+  const gateway = new Running(binary, ['start', '--config', configFile], cwd, unitEnvironment());
   const address = (await gateway.waitFor(GATEWAY_STARTED, 120_000))[1]!;
   const base = `http://${address}`;
   let healthzMs: number | undefined;
