@@ -54,7 +54,7 @@ function absentOptionalPlugin(): Plugin {
  * first spreadsheet written printed the deprecation warning. The three calls are rewritten to what
  * they mean today; a call left in a changed file fails the build rather than warn again.
  */
-function legacyBufferPlugin(): Plugin {
+export function legacyBufferPlugin(): Plugin {
   const CALLS: ReadonlyArray<readonly [string, string]> = [
     ['new Buffer(size)', 'Buffer.alloc(size)'],
     ['new Buffer(0)', 'Buffer.alloc(0)'],

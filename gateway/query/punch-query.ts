@@ -32,11 +32,64 @@ export interface StoredPunch {
   readonly flags: readonly PunchFlag[];
 }
 
+/** A worker inside now: when and where the entry that keeps them inside was made. */
+export interface OnSiteEntry {
+  readonly workerId: string;
+  readonly atMs: number;
+  readonly terminalId: string;
+}
+
+export interface OnSitePage {
+  readonly entries: readonly OnSiteEntry[];
+  readonly next?: number;
+}
+
+/**
+ * The muster rule's window: an entry counts as inside only when it was made at most
+ * `nightShiftHours` (`reports.nightShiftHours`) before now. A worker who walked out without
+ * punching (or through a gate with no reader) drops off the list after one night shift, instead of
+ * being "on site" for ever; the attendance sheet closes a night shift within the same window.
+ */
+export function insideSince(nowMs: number, nightShiftHours: number): number {
+  return nowMs - nightShiftHours * 3_600_000;
+}
+
+/** A place in the list's order (punch time, then journal seq): where a keyset page starts. */
+export interface PunchCursor {
+  readonly atMs: number;
+  readonly seq: number;
+}
+
+/** A page by keyset: the rows just older than `before`, or just newer than `after`. */
+export interface PagePosition {
+  readonly before?: PunchCursor;
+  readonly after?: PunchCursor;
+}
+
+/**
+ * Counting stops here: an exact count of a filter over millions of rows walks them all (a second
+ * or more, holding the event loop), and "10,000+" says as much to a person as "5,085,275".
+ */
+export const COUNT_LIMIT = 10_000;
+
+/**
+ * Numbered pages reach this far into a list (an OFFSET walks every row it skips); past it, pages
+ * go by keyset (`PagePosition`), which costs the same at any depth.
+ */
+export const MAX_OFFSET = 10_000;
+
 export interface PunchPage {
   readonly rows: readonly StoredPunch[];
+  /** Every match, or `COUNT_LIMIT` when `capped`. */
   readonly total: number;
+  /** Counting stopped at `COUNT_LIMIT`: there are more matches than `total`. */
+  readonly capped: boolean;
   readonly page: number;
   readonly pageSize: number;
+  /** Where the next older page starts (`{ before: older }`); absent on the last page. */
+  readonly older?: PunchCursor;
+  /** Where the next newer page starts (`{ after: newer }`); absent on the first page. */
+  readonly newer?: PunchCursor;
 }
 
 /**
@@ -48,16 +101,28 @@ export interface PunchReader {
   readonly isReady: boolean;
   /** The highest journal sequence number the store holds. */
   readonly lastSeq: number;
-  /** Newest first by punch time (then by journal order); `total` counts every match. */
-  query(filter: PunchFilter, page: number, pageSize: number): PunchPage;
+  /**
+   * Newest first by punch time (then by journal order): page `page` (at most `MAX_OFFSET` rows
+   * deep), or the keyset page at `position`. `total` counts matches up to `COUNT_LIMIT`.
+   */
+  query(filter: PunchFilter, page: number, pageSize: number, position?: PagePosition): PunchPage;
   /** Every match, oldest first, read a chunk at a time (CSV export). */
   each(filter: PunchFilter): Iterator<StoredPunch>;
   /** Entries and exits per slot between boundaries (`bounds[i]` ≤ t < `bounds[i+1]`). */
   countPerSlot(bounds: readonly number[]): { entries: number[]; exits: number[] };
   /** Unmatched punches (PIN on no roster entry) since `fromMs`, by PIN. */
   unmatchedSince(fromMs: number): Map<string, number>;
-  /** Worker ids whose last punch (by punch time) is an entry. */
-  onSite(): string[];
+  /**
+   * Worker ids inside now by the muster rule: their last punch (by punch time) is an entry made at
+   * or after `sinceMs` (`insideSince`: now less the night-shift window). The dashboard's figure,
+   * the workers list and the muster list all ask this, so they agree.
+   */
+  onSite(sinceMs: number): string[];
+  /**
+   * The same workers with the entry's time and gate, a page at a time in the store's worker order:
+   * `after` is the `next` of the page before (0 for the first); `next` is absent on the last page.
+   */
+  onSitePage(sinceMs: number, after: number, limit: number): OnSitePage;
   lastPunchOf(workerId: string): { atMs: number; direction: Direction } | undefined;
   /** The punch journaled last. */
   latest(): StoredPunch | undefined;
@@ -131,21 +196,42 @@ export interface KeyLookup {
  */
 const WORKER_INDEX_LIMIT = 32;
 
+/** Rows strictly past `from` in the list's order: `older` (toward the past) or `newer`. */
+export interface Seek {
+  readonly from: PunchCursor;
+  readonly toward: 'older' | 'newer';
+}
+
 /**
  * A filter as SQL over `punch p`: the WHERE clause and its arguments, or null when nothing can
  * match (an unknown terminal, workers with no punches). Worker and terminal keys are integers the
  * store assigned, so they are written into the text; everything else is bound.
  */
-export function filterSql(filter: PunchFilter, keys: KeyLookup): { where: string; args: unknown[] } | null {
+export function filterSql(
+  filter: PunchFilter,
+  keys: KeyLookup,
+  seek?: Seek,
+  /** For a count (no order): a long worker list may use the worker index, which alone answers it. */
+  unordered = false,
+): { where: string; args: unknown[] } | null {
   const terms: string[] = [];
   const args: unknown[] = [];
-  if (filter.fromMs !== undefined) {
+  // A seek past a date bound replaces it: SQLite walks an index from one lower (or upper) bound
+  // only, and with both it would start at the date and skip every row up to the cursor, so each
+  // chunk of an export would cost more than the one before.
+  const after = seek?.toward === 'newer' ? seek.from : undefined;
+  const before = seek?.toward === 'older' ? seek.from : undefined;
+  if (filter.fromMs !== undefined && !(after && after.atMs >= filter.fromMs)) {
     terms.push('p.at_ms >= ?');
     args.push(filter.fromMs);
   }
-  if (filter.toMs !== undefined) {
+  if (filter.toMs !== undefined && !(before && before.atMs < filter.toMs)) {
     terms.push('p.at_ms < ?');
     args.push(filter.toMs);
+  }
+  if (seek) {
+    terms.push(`(p.at_ms, p.seq) ${seek.toward === 'newer' ? '>' : '<'} (?, ?)`);
+    args.push(seek.from.atMs, seek.from.seq);
   }
   if (filter.terminalId !== undefined) {
     const key = keys.terminalKey(filter.terminalId);
@@ -167,8 +253,11 @@ export function filterSql(filter: PunchFilter, keys: KeyLookup): { where: string
         if (key !== undefined) found.push(key);
       }
       if (found.length > 0) {
-        // Unary + keeps SQLite off the worker index for a long list (see WORKER_INDEX_LIMIT).
-        const column = found.length > WORKER_INDEX_LIMIT ? '+p.worker' : 'p.worker';
+        // Unary + keeps SQLite off the worker index for a long list (see WORKER_INDEX_LIMIT). A count
+        // reads that index alone (the rowid, so the seq, is in it too) when no term needs the row;
+        // a terminal or direction would cost a row read per match there, in no order: slower.
+        const byIndex = unordered && filter.terminalId === undefined && filter.direction === undefined;
+        const column = found.length > WORKER_INDEX_LIMIT && !byIndex ? '+p.worker' : 'p.worker';
         either.push(`${column} IN (${found.join(',')})`);
       }
     }

@@ -1,12 +1,18 @@
 import type { Direction, Punch } from '../model';
+import { AttendanceDayTable } from './attendance-days';
 import {
+  COUNT_LIMIT,
   decodeRow,
   filterSql,
   flagBitsOf,
   type KeyLookup,
   kindOf,
+  type OnSitePage,
+  type PagePosition,
+  type PunchCursor,
   type PunchFilter,
   type PunchPage,
+  type Seek,
   type StoredPunch,
 } from './punch-query';
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from './sqlite';
@@ -51,10 +57,26 @@ const INDEXES = [
   'CREATE INDEX IF NOT EXISTS worker_deli ON worker(deli)',
 ];
 
+/**
+ * Inside now (the muster rule, `insideSince`): the worker's last punch by time is an entry no
+ * older than the bound argument. `last_at`/`last_out` are kept by every write, so this is one pass
+ * over the worker table, never over punches.
+ */
+const ON_SITE = 'w.last_out = 0 AND w.last_at >= ?';
 const ROW_COLUMNS = `p.seq, p.at_ms, p.received_ms, t.id, p.pin, w.id, p.kind, p.flags`;
 /** LEFT JOINs keep `punch` the outer table, so the planner walks a punch index in order. */
 const ROW_FROM = `punch p LEFT JOIN terminal t ON t.key = p.terminal LEFT JOIN worker w ON w.key = p.worker`;
-const CSV_CHUNK = 2000;
+/**
+ * The same, with SQLite kept off every index but the rowid: for a delivery filter whose seq range
+ * is short (`SEQ_RANGE_LIMIT`), walking that range and sorting it beats walking the time index in
+ * search of its few rows (all of them, when there are none: 0.4 s at 10 M punches).
+ */
+const ROW_FROM_BY_SEQ = `punch p NOT INDEXED LEFT JOIN terminal t ON t.key = p.terminal LEFT JOIN worker w ON w.key = p.worker`;
+const SEQ_RANGE_LIMIT = 20_000;
+/** Rows per query of `each` (an export): ~1 ms each, so its reader can yield between them. */
+const EACH_CHUNK = 500;
+/** Worker keys per report query (`punchesOfWorkers`). */
+const REPORT_KEYS = 100;
 const KEY_CACHE_LIMIT = 50_000;
 const STATEMENT_CACHE_LIMIT = 64;
 
@@ -85,9 +107,14 @@ export class PunchStore implements KeyLookup {
   private readonly statements = new Map<string, SqliteStatement>();
   private highWaterSeq = 0;
   private punchCount = 0;
+  /** The last `countPerSlot` answer and the high water it covers. */
+  private slotMemo:
+    | { bounds: readonly number[]; high: number; entries: readonly number[]; exits: readonly number[] }
+    | undefined;
   private insertPunch!: SqliteStatement;
   private touchWorker!: SqliteStatement;
   private setMeta!: SqliteStatement;
+  private dayTable: AttendanceDayTable | undefined;
 
   private constructor(readonly db: SqliteDatabase) {}
 
@@ -214,6 +241,8 @@ export class PunchStore implements KeyLookup {
       this.stmt('UPDATE worker SET last_at = NULL, last_out = NULL WHERE last_at < ?').run(beforeMs);
     })();
     this.punchCount -= removed;
+    // Counts kept for slots may have held some of these rows.
+    if (removed > 0) this.slotMemo = undefined;
     return removed;
   }
 
@@ -278,59 +307,150 @@ export class PunchStore implements KeyLookup {
     return rows;
   }
 
-  query(filter: PunchFilter, page: number, pageSize: number): PunchPage {
-    const compiled = filterSql(filter, this);
-    if (!compiled) return { rows: [], total: 0, page, pageSize };
-    const { where, args } = compiled;
-    const rows = this.stmt(
-      `SELECT ${ROW_COLUMNS} FROM ${ROW_FROM} ${where} ORDER BY p.at_ms DESC, p.seq DESC LIMIT ? OFFSET ?`,
-    )
-      .raw()
-      .all(...args, pageSize, (page - 1) * pageSize) as unknown[][];
-    const total =
-      where === ''
-        ? this.punchCount
-        : (this.stmt(`SELECT count(*) FROM punch p ${where}`)
-            .pluck()
-            .get(...args) as number);
-    return { rows: rows.map(decodeRow), total, page, pageSize };
+  /**
+   * A page newest first: at `page` (an OFFSET, which callers keep within `MAX_OFFSET`) or at a
+   * keyset `position`. One page-sized statement and one bounded count, at any depth of the list.
+   */
+  query(filter: PunchFilter, page: number, pageSize: number, position: PagePosition = {}): PunchPage {
+    const base = filterSql(filter, this);
+    if (!base) return { rows: [], total: 0, capped: false, page, pageSize };
+    const { total, capped } = this.countUpTo(filter, base);
+    const from = this.seqRangeIsShort(filter) ? ROW_FROM_BY_SEQ : ROW_FROM;
+    // One row more than the page, to know whether another page follows in that direction.
+    const take = (seek: Seek | undefined, offset: number): StoredPunch[] => {
+      const { where, args } = seek ? filterSql(filter, this, seek)! : base;
+      const order = seek?.toward === 'newer' ? 'ASC' : 'DESC';
+      const rows = this.stmt(
+        `SELECT ${ROW_COLUMNS} FROM ${from} ${where} ORDER BY p.at_ms ${order}, p.seq ${order} LIMIT ? OFFSET ?`,
+      )
+        .raw()
+        .all(...args, pageSize + 1, offset) as unknown[][];
+      return rows.map(decodeRow);
+    };
+    const at = (p: StoredPunch): PunchCursor => ({ atMs: p.atMs, seq: p.seq });
+    if (position.after) {
+      const newer = take({ from: position.after, toward: 'newer' }, 0);
+      // Less than a page newer than the cursor: the newer page is the first one.
+      if (newer.length > pageSize) {
+        const rows = newer.slice(0, pageSize).reverse();
+        return { rows, total, capped, page: 1, pageSize, newer: at(rows[0]!), older: at(rows.at(-1)!) };
+      }
+      return this.query(filter, 1, pageSize);
+    }
+    const seek: Seek | undefined = position.before && { from: position.before, toward: 'older' };
+    const found = take(seek, seek ? 0 : (page - 1) * pageSize);
+    const rows = found.slice(0, pageSize);
+    const first = rows[0];
+    return {
+      rows,
+      total,
+      capped,
+      page: seek ? 1 : page,
+      pageSize,
+      // A keyset page was reached from a newer one; past the end, that is where the cursor was.
+      newer: seek ? (first ? at(first) : position.before) : page > 1 && first ? at(first) : undefined,
+      older: found.length > pageSize ? at(rows.at(-1)!) : undefined,
+    };
+  }
+
+  /**
+   * Matches up to `COUNT_LIMIT`, each statement walking at most that many rows. The unfiltered
+   * total is kept in `meta`; a delivery state alone is a seq range on either side of the cursor, so
+   * counting the shorter side gives both exactly whenever one is short.
+   */
+  private countUpTo(
+    filter: PunchFilter,
+    base: { where: string; args: unknown[] },
+  ): { total: number; capped: boolean } {
+    if (base.where === '') return { total: this.punchCount, capped: false };
+    const upTo = (where: string, args: readonly unknown[], from: string) =>
+      this.stmt(`SELECT count(*) FROM (SELECT 1 FROM ${from} ${where} LIMIT ${COUNT_LIMIT + 1})`)
+        .pluck()
+        .get(...args) as number;
+    const { delivery, ...rest } = filter;
+    if (delivery && filterSql(rest, this)?.where === '') {
+      const pending = upTo('WHERE p.seq > ?', [delivery.cursor], 'punch p');
+      let exact: { pending: number; delivered: number } | undefined;
+      if (pending <= COUNT_LIMIT) exact = { pending, delivered: this.punchCount - pending };
+      else {
+        const delivered = upTo('WHERE p.seq <= ?', [delivery.cursor], 'punch p');
+        if (delivered <= COUNT_LIMIT) exact = { delivered, pending: this.punchCount - delivered };
+      }
+      return exact ? { total: exact[delivery.state], capped: false } : { total: COUNT_LIMIT, capped: true };
+    }
+    const { where, args } = filterSql(filter, this, undefined, true) ?? base;
+    const n = upTo(where, args, this.seqRangeIsShort(filter) ? 'punch p NOT INDEXED' : 'punch p');
+    return n > COUNT_LIMIT ? { total: COUNT_LIMIT, capped: true } : { total: n, capped: false };
+  }
+
+  /** A delivery filter whose side of the cursor spans few seqs (see `ROW_FROM_BY_SEQ`). */
+  private seqRangeIsShort(filter: PunchFilter): boolean {
+    const delivery = filter.delivery;
+    if (!delivery) return false;
+    if (delivery.state === 'pending') return this.highWaterSeq - delivery.cursor <= SEQ_RANGE_LIMIT;
+    const lowest = (this.stmt('SELECT min(seq) FROM punch').pluck().get() as number | null) ?? 0;
+    return delivery.cursor - lowest < SEQ_RANGE_LIMIT;
   }
 
   /** Oldest first, one short query per chunk from the last row sent (keyset paging): no statement stays open. */
   *each(filter: PunchFilter): Generator<StoredPunch> {
-    const compiled = filterSql(filter, this);
-    if (!compiled) return;
-    const { where, args } = compiled;
-    const after = `(p.at_ms, p.seq) > (?, ?)`;
-    const sql = `SELECT ${ROW_COLUMNS} FROM ${ROW_FROM} ${where ? `${where} AND ${after}` : `WHERE ${after}`}
-      ORDER BY p.at_ms, p.seq LIMIT ${CSV_CHUNK}`;
-    let lastAt = Number.MIN_SAFE_INTEGER;
-    let lastSeq = 0;
+    let from: PunchCursor = { atMs: Number.MIN_SAFE_INTEGER, seq: 0 };
     for (;;) {
-      const rows = this.stmt(sql)
+      const compiled = filterSql(filter, this, { from, toward: 'newer' });
+      if (!compiled) return;
+      const rows = this.stmt(
+        `SELECT ${ROW_COLUMNS} FROM ${this.seqRangeIsShort(filter) ? ROW_FROM_BY_SEQ : ROW_FROM} ${compiled.where}
+         ORDER BY p.at_ms, p.seq LIMIT ${EACH_CHUNK}`,
+      )
         .raw()
-        .all(...args, lastAt, lastSeq) as unknown[][];
+        .all(...compiled.args) as unknown[][];
       for (const row of rows) yield decodeRow(row);
-      if (rows.length < CSV_CHUNK) return;
+      if (rows.length < EACH_CHUNK) return;
       const last = rows.at(-1)!;
-      lastAt = last[1] as number;
-      lastSeq = last[0] as number;
+      from = { atMs: last[1] as number, seq: last[0] as number };
     }
   }
 
+  /**
+   * Entries and exits per slot. The dashboard asks for today's hours on every refresh of every
+   * client, so the answer is kept with the high water it covers, and the next call for the same
+   * slots adds only the punches journaled since (a short rowid range), not the whole day again.
+   */
   countPerSlot(bounds: readonly number[]): { entries: number[]; exits: number[] } {
     const slots = bounds.length - 1;
-    const entries = new Array<number>(slots).fill(0);
-    const exits = new Array<number>(slots).fill(0);
-    const rows = this.stmt('SELECT at_ms, kind & 1 FROM punch WHERE at_ms >= ? AND at_ms < ? ORDER BY at_ms')
-      .raw()
-      .iterate(bounds[0]!, bounds[slots]!) as IterableIterator<[number, number]>;
-    let slot = 0;
+    const memo = this.slotMemo;
+    const known =
+      memo && memo.bounds.length === bounds.length && memo.bounds.every((b, i) => b === bounds[i]);
+    const entries = known ? [...memo.entries] : new Array<number>(slots).fill(0);
+    const exits = known ? [...memo.exits] : new Array<number>(slots).fill(0);
+    const rows = (
+      known
+        ? this.stmt(
+            'SELECT at_ms, kind & 1 FROM punch NOT INDEXED WHERE seq > ? AND at_ms >= ? AND at_ms < ?',
+          )
+            .raw()
+            .iterate(memo.high, bounds[0]!, bounds[slots]!)
+        : this.stmt('SELECT at_ms, kind & 1 FROM punch WHERE at_ms >= ? AND at_ms < ?')
+            .raw()
+            .iterate(bounds[0]!, bounds[slots]!)
+    ) as IterableIterator<[number, number]>;
     for (const [at, out] of rows) {
-      while (slot < slots - 1 && at >= bounds[slot + 1]!) slot++;
-      if (out) exits[slot]!++;
-      else entries[slot]!++;
+      let lo = 0;
+      let hi = slots - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (at >= bounds[mid]!) lo = mid;
+        else hi = mid - 1;
+      }
+      if (out) exits[lo]!++;
+      else entries[lo]!++;
     }
+    this.slotMemo = {
+      bounds: [...bounds],
+      high: this.highWaterSeq,
+      entries: [...entries],
+      exits: [...exits],
+    };
     return { entries, exits };
   }
 
@@ -343,8 +463,31 @@ export class PunchStore implements KeyLookup {
     return new Map(rows);
   }
 
-  onSite(): string[] {
-    return this.stmt('SELECT id FROM worker WHERE last_out = 0 ORDER BY key').pluck().all() as string[];
+  onSite(sinceMs: number): string[] {
+    return this.stmt(`SELECT id FROM worker w WHERE ${ON_SITE} ORDER BY key`)
+      .pluck()
+      .all(sinceMs) as string[];
+  }
+
+  /**
+   * The gate is the terminal of the worker's last punch, found through the (worker, time) index:
+   * one short lookup per worker, and a page of workers per call.
+   */
+  onSitePage(sinceMs: number, after: number, limit: number): OnSitePage {
+    const rows = this.stmt(
+      `SELECT w.key, w.id, w.last_at,
+         (SELECT t.id FROM punch p JOIN terminal t ON t.key = p.terminal
+          WHERE p.worker = w.key AND p.at_ms = w.last_at AND p.kind & 1 = 0 ORDER BY p.seq DESC LIMIT 1)
+       FROM worker w WHERE ${ON_SITE} AND w.key > ? ORDER BY w.key LIMIT ?`,
+    )
+      .raw()
+      .all(sinceMs, after, limit) as Array<[number, string, number, string | null]>;
+    const entries = rows.map(([, workerId, atMs, terminalId]) => ({
+      workerId,
+      atMs,
+      terminalId: terminalId ?? '',
+    }));
+    return rows.length < limit ? { entries } : { entries, next: rows.at(-1)![0] };
   }
 
   lastPunchOf(workerId: string): { atMs: number; direction: Direction } | undefined {
@@ -365,6 +508,33 @@ export class PunchStore implements KeyLookup {
     return this.stmt('SELECT id FROM terminal ORDER BY key').pluck().all() as string[];
   }
 
+  /**
+   * Reports: these workers' punches in [fromMs, toMs) as [worker id, at_ms, 1 for out], by worker,
+   * then time and journal order: a range of `punch_worker` per worker (measured faster than a
+   * covering index would make it, as a month's rows lie close together in seq order).
+   */
+  punchesOfWorkers(ids: readonly string[], fromMs: number, toMs: number): Array<[string, number, number]> {
+    const idOf = new Map<number, string>();
+    for (const id of ids) {
+      const key = this.workerKey(id);
+      if (key !== undefined) idOf.set(key, id);
+    }
+    const keys = [...idOf.keys()];
+    // A fixed number of placeholders (padded with a key no worker has): one cached statement.
+    const sql = `SELECT worker, at_ms, kind & 1 FROM punch WHERE worker IN (${'?,'.repeat(REPORT_KEYS - 1)}?)
+      AND at_ms >= ? AND at_ms < ? ORDER BY worker, at_ms, seq`;
+    const rows: Array<[string, number, number]> = [];
+    for (let i = 0; i < keys.length; i += REPORT_KEYS) {
+      const slice = keys.slice(i, i + REPORT_KEYS);
+      while (slice.length < REPORT_KEYS) slice.push(-1);
+      const found = this.stmt(sql)
+        .raw()
+        .all(...slice, fromMs, toMs) as Array<[number, number, number]>;
+      for (const row of found) rows.push([idOf.get(row[0])!, row[1], row[2]]);
+    }
+    return rows;
+  }
+
   workerKey(id: string): number | undefined {
     const known = this.workerKeys.get(id);
     if (known !== undefined) return known;
@@ -379,6 +549,12 @@ export class PunchStore implements KeyLookup {
     const key = this.stmt('SELECT key FROM terminal WHERE id = ?').pluck().get(id) as number | undefined;
     if (key !== undefined) this.remember(this.terminalKeys, id, key);
     return key;
+  }
+
+  /** The attendance sheet's per-worker-day cache (attendance-days.ts), its table created on first use. */
+  get days(): AttendanceDayTable {
+    this.dayTable ??= AttendanceDayTable.open(this.db, (id) => this.workerKey(id));
+    return this.dayTable;
   }
 
   close(): void {

@@ -5,7 +5,15 @@ import type { EventBus } from '../events';
 import type { ClockSource, Direction, Logger, Punch } from '../model';
 import type { PunchJournal } from '../store/journal';
 import { JournalReader } from '../store/journal-reader';
-import type { PunchFilter, PunchPage, PunchReader, StoredPunch } from './punch-query';
+import { type DaySummaryState, type DaySummaryWrite, summaryFloor } from './attendance-days';
+import type {
+  OnSitePage,
+  PagePosition,
+  PunchFilter,
+  PunchPage,
+  PunchReader,
+  StoredPunch,
+} from './punch-query';
 import { PunchStore, StoreUnusableError, type WorkerRecord } from './punch-store';
 import { rebuildFileOf, rebuildPunchStore, removeDatabaseFiles } from './rebuild';
 import { isCorruption } from './sqlite';
@@ -112,8 +120,14 @@ export class QueryStore implements PunchReader {
     return this.store?.highWater ?? 0;
   }
 
-  query(filter: PunchFilter, page: number, pageSize: number): PunchPage {
-    return this.guard((s) => s.query(filter, page, pageSize), { rows: [], total: 0, page, pageSize });
+  query(filter: PunchFilter, page: number, pageSize: number, position?: PagePosition): PunchPage {
+    return this.guard((s) => s.query(filter, page, pageSize, position), {
+      rows: [],
+      total: 0,
+      capped: false,
+      page,
+      pageSize,
+    });
   }
 
   each(filter: PunchFilter): Iterator<StoredPunch> {
@@ -131,8 +145,12 @@ export class QueryStore implements PunchReader {
     return this.guard((s) => s.unmatchedSince(fromMs), new Map());
   }
 
-  onSite(): string[] {
-    return this.guard((s) => s.onSite(), []);
+  onSite(sinceMs: number): string[] {
+    return this.guard((s) => s.onSite(sinceMs), []);
+  }
+
+  onSitePage(sinceMs: number, after: number, limit: number): OnSitePage {
+    return this.guard((s) => s.onSitePage(sinceMs, after, limit), { entries: [] });
   }
 
   lastPunchOf(workerId: string): { atMs: number; direction: Direction } | undefined {
@@ -145,6 +163,67 @@ export class QueryStore implements PunchReader {
 
   terminalIds(): string[] {
     return this.guard((s) => s.terminalIds(), []);
+  }
+
+  /** Reports: these workers' punches in [fromMs, toMs), by worker then time (`PunchStore.punchesOfWorkers`). */
+  punchesOfWorkers(ids: readonly string[], fromMs: number, toMs: number): Array<[string, number, number]> {
+    return this.guard((s) => s.punchesOfWorkers(ids, fromMs, toMs), []);
+  }
+
+  /**
+   * The attendance sheet's cache (`attendance-days.ts`, filled by gateway/reports/day-cache.ts): how
+   * far it reaches, undefined while no store is open. Rows counted by other `rules` are dropped.
+   */
+  daySummaryState(rules: number): DaySummaryState | undefined {
+    return this.guard((s) => s.days.current(rules, s.highWater, this.keepFromMs()), undefined);
+  }
+
+  /** One transaction of the cache; false when the store's file was replaced since `change.epoch`. */
+  writeDaySummaries(change: DaySummaryWrite): boolean {
+    return this.guard((s) => s.days.write(change), false);
+  }
+
+  /** Summarized days of these workers in [fromDay, toDay), packed; undefined when the file is not of `epoch`. */
+  daySummaries(
+    epoch: number,
+    ids: readonly string[],
+    fromDay: number,
+    toDay: number,
+  ): Map<string, Uint16Array> | undefined {
+    return this.guard(
+      (s) => (s.days.epoch === epoch ? s.days.rows(ids, fromDay, toDay) : undefined),
+      undefined,
+    );
+  }
+
+  /** The cache's fill: every worker's punches in [fromMs, toMs) by time ([worker key, at_ms, out]). */
+  punchesByTime(fromMs: number, toMs: number): Array<[number, number, number]> {
+    return this.guard((s) => s.days.punchesByTime(fromMs, toMs), []);
+  }
+
+  /** Punches with a worker journaled after `afterSeq`: [seq, worker key, at_ms, worker id]. */
+  punchesAfter(afterSeq: number, limit: number): Array<[number, number, number, string]> {
+    return this.guard((s) => s.days.punchesAfter(afterSeq, limit), []);
+  }
+
+  /** Reports: every worker's punches in [fromMs, toMs) by time ([worker id, at_ms, out]; a few days). */
+  workerPunchesByTime(fromMs: number, toMs: number): Array<[string, number, number]> {
+    return this.guard((s) => s.days.workerPunchesByTime(fromMs, toMs), []);
+  }
+
+  /** Reports: which of these workers have a punch in [fromMs, toMs) (a probe each). */
+  workersPunchingAmong(ids: readonly string[], fromMs: number, toMs: number): string[] {
+    return this.guard((s) => s.days.punchingAmong(ids, fromMs, toMs), []);
+  }
+
+  /** Reports: ids with punches that the roster does not list. */
+  unlistedWorkers(): string[] {
+    return this.guard((s) => s.days.unlisted(), []);
+  }
+
+  /** One worker's punches in [fromMs, toMs) by key: [at_ms, out]. */
+  punchesOfKey(key: number, fromMs: number, toMs: number): Array<[number, number]> {
+    return this.guard((s) => s.days.punchesOfKey(key, fromMs, toMs), []);
   }
 
   searchWorkers(q: string): string[] | undefined {
@@ -291,9 +370,19 @@ export class QueryStore implements PunchReader {
     }, undefined);
   }
 
-  /** Retention: rows older than `retention.punchYears`, a round at a time. */
+  /**
+   * Retention: rows older than `retention.punchYears`, a round at a time, and first the attendance
+   * cache's days next to or before them (a day counts the day before it, so its row would no longer
+   * be what the punches left give).
+   */
   private async prune(): Promise<void> {
     const keepFrom = this.keepFromMs();
+    const floor = summaryFloor(keepFrom);
+    for (let after: number | undefined = 0; after !== undefined && !this.stopping?.signal.aborted; ) {
+      const from: number = after;
+      after = this.guard((s) => s.days.prune(floor, from), undefined);
+      if (after !== undefined) await yieldToLoop();
+    }
     let removed = 0;
     for (;;) {
       const round = this.guard((s) => s.prune(keepFrom, PRUNE_BATCH), 0);

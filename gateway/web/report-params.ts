@@ -6,6 +6,8 @@ import { type ReportWord, reportSay } from './report-words';
 
 /** The longest team or employer a filter takes (the roster's own limit is lower). */
 const GROUP_MAX = 100;
+/** Rows a sheet's page shows: a person reads a page, the files and the print view have them all. */
+export const SHEET_PAGE_ROWS = 200;
 
 export interface SheetQuery {
   /** `YYYY-MM` or `YYYY-MM-DD`, as checked. */
@@ -14,11 +16,13 @@ export interface SheetQuery {
   readonly team: string;
   readonly employer: string;
   readonly filter: SheetFilter;
+  /** The page of the sheet's page (1 = the first `SHEET_PAGE_ROWS` rows); the files and JSON ignore it. */
+  readonly page: number;
 }
 
 /** A parameter the sheet cannot use: `field` is the query parameter, `message` the English line the API gives. */
 export interface SheetProblem {
-  readonly field: 'month' | 'date' | 'team' | 'employer';
+  readonly field: 'month' | 'date' | 'team' | 'employer' | 'page';
   readonly given: string;
   readonly message: string;
 }
@@ -61,6 +65,14 @@ export function readSheetQuery(
       return fail({ field, given: value, message: `${field}: at most ${GROUP_MAX} characters` });
     }
   }
+  const pageText = (query('page') ?? '').trim();
+  if (pageText && !/^[1-9]\d{0,5}$/.test(pageText)) {
+    return fail({
+      field: 'page',
+      given: pageText,
+      message: `page: expected a page number (1, 2, …), got "${pageText}"`,
+    });
+  }
   return {
     ok: true,
     query: {
@@ -68,6 +80,7 @@ export function readSheetQuery(
       team,
       employer,
       filter: { team: team || undefined, employer: employer || undefined },
+      page: pageText ? Number(pageText) : 1,
     },
   };
 }
@@ -85,6 +98,8 @@ export function sheetProblemText(lang: Lang, problem: SheetProblem): string {
       return reportSay(lang, 'badMonth', { example: '2026-03' });
     case 'date':
       return reportSay(lang, 'badDate', { example: '2026-03-15' });
+    case 'page':
+      return reportSay(lang, 'badPage');
     default: {
       const field: ReportWord = problem.field;
       return reportSay(lang, 'badGroup', { field: reportSay(lang, field), n: GROUP_MAX });

@@ -60,6 +60,12 @@ const W = {
   badMonth: ['Month: give a year and month, e.g. {example}.', '月份：请填写年份和月份，如 {example}。'],
   badDate: ['Date: give a calendar date, e.g. {example}.', '日期：请填写有效日期，如 {example}。'],
   badGroup: ['{field}: at most {n} characters.', '{field}：最多 {n} 个字符。'],
+  badPage: ['Page: give a page number, e.g. 2.', '页码：请填写页码，如 2。'],
+  pageRows: ['Workers {first}–{last} of {n}', '第 {first}–{last} 人，共 {n} 人'],
+  prevPage: ['Previous', '上一页'],
+  nextPage: ['Next', '下一页'],
+  pages: ['Pages', '分页'],
+  teamPages: ['Go to team', '按班组跳转'],
 } as const satisfies Readonly<Record<string, Phrase>>;
 
 export type ReportWord = keyof typeof W;

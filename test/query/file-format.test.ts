@@ -77,7 +77,7 @@ describe('the query store file', () => {
           flags: ['clock_suspect'],
         },
       ]);
-      expect(store.onSite()).toEqual([]);
+      expect(store.onSite(0)).toEqual([]);
       expect(store.lastPunchOf('w-42')).toEqual({ atMs: 1_781_150_400_000, direction: 'out' });
     } finally {
       store.close();

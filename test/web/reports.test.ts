@@ -473,3 +473,87 @@ describe('the attendance sheet (考勤表)', () => {
     expect(sheet.workers.map((w) => [w.workerId, w.team])).toEqual([['lab-worker-3', hostile]]);
   });
 });
+
+describe('the monthly sheet in pages', () => {
+  let lab2: WebLab;
+  let browser2: Browser;
+  let page2: Page;
+
+  beforeAll(async () => {
+    [lab2, browser2] = await Promise.all([
+      startWebLab(),
+      chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, '--lang=zh-CN'] }),
+    ]);
+    page2 = await (await browser2.newContext({ viewport: PHONE, locale: 'zh-CN' })).newPage();
+    await page2.goto(`${lab2.baseUrl}/setup`);
+    await page2.fill('input[name=code]', (await readSetupCode(lab2.gateway.dataDir)) ?? '');
+    await page2.fill('input[name=password]', PASSWORD);
+    await page2.fill('input[name=repeat]', PASSWORD);
+    await page2.click('#setup-form button[type=submit]');
+    await page2.waitForURL(`${lab2.baseUrl}/`);
+    // 250 workers in two teams, and the lab's own workers with none: 2 pages of 200.
+    await lab2.gateway.workers.apply(
+      Array.from({ length: 250 }, (_, i) => ({
+        source: 'local' as const,
+        op: 'upsert' as const,
+        identity: { gatewayId: `paged-${String(i).padStart(3, '0')}` },
+        name: `分页工人${String(i).padStart(3, '0')}`,
+        team: i < 150 ? '钢筋班' : '木工班',
+      })),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser2?.close();
+    await lab2?.stop();
+  });
+
+  it('shows 200 workers a page, team by team, with page links and a jump to each team, on a phone', async () => {
+    const total = lab2.gateway.workers.list().filter((w) => w.status === 'active').length;
+    expect(total).toBeGreaterThan(250);
+    await page2.goto(`${lab2.baseUrl}/reports/attendance?month=${M}`);
+    expect(await page2.locator('#attendance-sheet tr[data-worker]').count()).toBe(200);
+    expect(await page2.locator('#sheet-rows').textContent()).toBe(`第 1–200 人，共 ${total} 人`);
+    // 钢筋班 (150) then 木工班 (its first 50 here), the rest on page 2.
+    expect(await page2.locator('#attendance-sheet tbody[data-team="钢筋班"] tr[data-worker]').count()).toBe(
+      150,
+    );
+    expect(await page2.locator('#attendance-sheet tbody[data-team="木工班"] tr[data-worker]').count()).toBe(
+      50,
+    );
+    expect(await page2.locator('.sheet-pager .current').textContent()).toBe('1');
+    expect(await page2.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+
+    await page2.click('#sheet-next');
+    await page2.waitForURL(/[?&]page=2/);
+    expect(await page2.locator('#attendance-sheet tr[data-worker]').count()).toBe(total - 200);
+    // 木工班 begins on page 1: on page 2 its head says so again, with the whole team's count.
+    expect(await page2.locator('#attendance-sheet tbody[data-team="木工班"] tr.team').textContent()).toBe(
+      '木工班 · 100 人',
+    );
+    expect(await page2.locator('#sheet-rows').textContent()).toBe(`第 201–${total} 人，共 ${total} 人`);
+    expect(await page2.locator('#sheet-prev').getAttribute('href')).toBe(`/reports/attendance?month=${M}`);
+
+    // The jump to 木工班 goes to page 1, at its rows.
+    const jump = page2.locator('.sheet-teams a', { hasText: '木工班' });
+    expect(await jump.getAttribute('href')).toBe(`/reports/attendance?month=${M}#team-1`);
+    await jump.click();
+    await page2.waitForURL(/#team-1$/);
+    expect(await page2.locator('tbody#team-1').getAttribute('data-team')).toBe('木工班');
+
+    // Past the last page: the last page. Not a page number: the form, and what is wrong, 400.
+    await page2.goto(`${lab2.baseUrl}/reports/attendance?month=${M}&page=9`);
+    expect(await page2.locator('#attendance-sheet tr[data-worker]').count()).toBe(total - 200);
+    const bad = await page2.request.get(`${lab2.baseUrl}/reports/attendance?month=${M}&page=x`);
+    expect(bad.status()).toBe(400);
+    expect(await bad.text()).toContain('页码：请填写页码，如 2。');
+
+    // The files and the JSON keep every worker.
+    const json = (await (
+      await fetch(`${lab2.baseUrl}/api/reports/attendance?month=${M}&page=2`, {
+        headers: { authorization: `Bearer ${API_TOKEN}` },
+      })
+    ).json()) as SheetJson;
+    expect(json.workers).toHaveLength(total);
+  });
+});
