@@ -410,7 +410,12 @@ export class Gateway {
       version: VERSION,
     });
     const memorySettle = new MemorySettle({
-      settled: () => terminals.startupDone(),
+      // The attendance cache's first fill (an upgraded box counts years of days once) allocates more
+      // than the terminals' start-up: collecting before it ends left a 10 M-punch box idling 76 MB
+      // above an empty one (docs/history.md).
+      settled: () => terminals.startupDone() && reports.cacheFilled,
+      // A terminal that never answers, or a store that never opens, must not keep the box unsettled.
+      giveUpMs: 5 * 60_000,
       logger: logger.child({ part: 'memory' }),
     });
     return {
