@@ -3,7 +3,9 @@
  * streamed (report-routes.tsx): the parts here render the page around the rows, and the rows a
  * chunk at a time, so a month of 5,000 workers is never one tree in memory.
  */
+
 import { raw } from 'hono/html';
+import type { Child } from 'hono/jsx';
 import type { AttendanceRow } from '../../reports/attendance';
 import type { AttendanceDay } from '../../reports/day-count';
 import { assetUrl } from '../assets';
@@ -212,15 +214,22 @@ export function SheetProblemPage(props: { page: PageContext; form: SheetFormValu
   );
 }
 
-/** The monthly sheet around its rows (at `ROWS_MARK`). */
-export function MonthlyPage(props: { page: PageContext; form: SheetFormValues; summary: SheetSummary }) {
+/**
+ * What the daily and monthly sheets share around their rows (at `ROWS_MARK`): the form, the rule,
+ * the count, the pager and the table with the given head.
+ */
+function SheetFrame(props: {
+  page: PageContext;
+  form: SheetFormValues;
+  summary: SheetSummary;
+  title: string;
+  table: { id: string; class: string; period: Record<string, string> };
+  head: Child;
+  legend?: boolean;
+}) {
   const { page, form, summary } = props;
   return (
-    <Layout
-      page={page}
-      title={`${w(page, 'monthly')} · ${monthTitle(page.lang, form.period)}`}
-      styles={['reports.css']}
-    >
+    <Layout page={page} title={props.title} styles={['reports.css']}>
       {!summary.complete && <p class="notice">{t(page, 'indexing')}</p>}
       <SheetForm page={page} form={form} valid={true} />
       <p class="muted">{w(page, 'rule', { h: summary.nightShiftHours })}</p>
@@ -229,24 +238,38 @@ export function MonthlyPage(props: { page: PageContext; form: SheetFormValues; s
       </p>
       <SheetPager page={page} form={form} summary={summary} />
       <div class="scroll sheet-box">
-        <table id="attendance-sheet" class="sheet monthly" data-month={form.period}>
-          <thead>
-            <tr>
-              <th class="who">{w(page, 'name')}</th>
-              <th>{w(page, 'employer')}</th>
-              {summary.dates.map((_, i) => (
-                <th class="d">{String(i + 1)}</th>
-              ))}
-              <th class="n">{w(page, 'daysPresent')}</th>
-              <th class="n">{w(page, 'totalHours')}</th>
-            </tr>
-          </thead>
+        <table id={props.table.id} class={props.table.class} {...props.table.period}>
+          <thead>{props.head}</thead>
           {raw(ROWS_MARK)}
         </table>
       </div>
       {summary.workerCount === 0 && <p class="muted">{w(page, 'nobody')}</p>}
-      <p class="muted legend">{w(page, 'legend')}</p>
+      {props.legend && <p class="muted legend">{w(page, 'legend')}</p>}
     </Layout>
+  );
+}
+
+/** The monthly sheet around its rows (at `ROWS_MARK`). */
+export function MonthlyPage(props: { page: PageContext; form: SheetFormValues; summary: SheetSummary }) {
+  const { page, form, summary } = props;
+  return (
+    <SheetFrame
+      {...props}
+      title={`${w(page, 'monthly')} · ${monthTitle(page.lang, form.period)}`}
+      table={{ id: 'attendance-sheet', class: 'sheet monthly', period: { 'data-month': form.period } }}
+      legend={true}
+      head={
+        <tr>
+          <th class="who">{w(page, 'name')}</th>
+          <th>{w(page, 'employer')}</th>
+          {summary.dates.map((_, i) => (
+            <th class="d">{String(i + 1)}</th>
+          ))}
+          <th class="n">{w(page, 'daysPresent')}</th>
+          <th class="n">{w(page, 'totalHours')}</th>
+        </tr>
+      }
+    />
   );
 }
 
@@ -303,37 +326,23 @@ export function monthlyRowHtml(page: PageContext, row: AttendanceRow): string {
 
 /** The daily sheet around its rows (at `ROWS_MARK`). */
 export function DailyPage(props: { page: PageContext; form: SheetFormValues; summary: SheetSummary }) {
-  const { page, form, summary } = props;
+  const { page, form } = props;
   return (
-    <Layout
-      page={page}
+    <SheetFrame
+      {...props}
       title={`${w(page, 'daily')} · ${dateTitle(page.lang, form.period)}`}
-      styles={['reports.css']}
-    >
-      {!summary.complete && <p class="notice">{t(page, 'indexing')}</p>}
-      <SheetForm page={page} form={form} valid={true} />
-      <p class="muted">{w(page, 'rule', { h: summary.nightShiftHours })}</p>
-      <p class="muted" id="sheet-count" data-count={String(summary.workerCount)}>
-        {w(page, 'workersN', { n: summary.workerCount })}
-      </p>
-      <SheetPager page={page} form={form} summary={summary} />
-      <div class="scroll sheet-box">
-        <table id="daily-sheet" class="sheet daily" data-date={form.period}>
-          <thead>
-            <tr>
-              <th class="who">{w(page, 'name')}</th>
-              <th>{w(page, 'employer')}</th>
-              <th>{w(page, 'firstIn')}</th>
-              <th>{w(page, 'lastOut')}</th>
-              <th class="n">{w(page, 'hours')}</th>
-              <th>{w(page, 'anomalies')}</th>
-            </tr>
-          </thead>
-          {raw(ROWS_MARK)}
-        </table>
-      </div>
-      {summary.workerCount === 0 && <p class="muted">{w(page, 'nobody')}</p>}
-    </Layout>
+      table={{ id: 'daily-sheet', class: 'sheet daily', period: { 'data-date': form.period } }}
+      head={
+        <tr>
+          <th class="who">{w(page, 'name')}</th>
+          <th>{w(page, 'employer')}</th>
+          <th>{w(page, 'firstIn')}</th>
+          <th>{w(page, 'lastOut')}</th>
+          <th class="n">{w(page, 'hours')}</th>
+          <th>{w(page, 'anomalies')}</th>
+        </tr>
+      }
+    />
   );
 }
 
