@@ -76,6 +76,11 @@ const terminalCommon = {
   /** A terminal clock further off than this is corrected (and the offset reported in health). */
   clockToleranceSeconds: v.optional(range(1, 3600), 30),
   syncClock: v.optional(v.boolean(), true),
+  /**
+   * The longest wait between reconnect attempts to an unreachable terminal (the wait doubles from 1 s
+   * up to this). A LAN connect costs nothing, and a terminal back from a power cut should be read soon.
+   */
+  reconnectMaxSeconds: v.optional(range(1, 3600), 30),
 };
 
 const zkTerminal = v.strictObject({

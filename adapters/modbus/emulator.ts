@@ -100,10 +100,13 @@ export class ModbusEmulator {
 
   async stop(): Promise<void> {
     if (this.gapTimer) clearTimeout(this.gapTimer);
-    for (const socket of this.sockets) socket.destroy();
     const server = this.server;
     this.server = null;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Stop listening first: a connection accepted after the sockets were destroyed would stay open,
+    // unanswered, as if the device had frozen (close() resolves only once every socket is gone).
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : undefined;
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
     const serial = this.serial;
     this.serial = null;
     if (serial?.isOpen) await new Promise<void>((resolve) => serial.close(() => resolve()));
@@ -131,6 +134,10 @@ export class ModbusEmulator {
   }
 
   private serveSocket(socket: Socket): void {
+    if (this.server === null) {
+      socket.destroy();
+      return;
+    }
     this.sockets.add(socket);
     const deframer = new MbapDeframer();
     socket.on('close', () => this.sockets.delete(socket));

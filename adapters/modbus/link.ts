@@ -130,8 +130,31 @@ export class TcpLink implements ModbusLink {
     this.closeListener = listener;
   }
 
+  /**
+   * modbus-serial's close ends the socket and calls back on its 'close' event, which never comes
+   * when the socket is already gone (the device dropped it mid-request) or the device never answers
+   * the FIN (a pulled cable). The supervisor awaits this before it reconnects, and so does a stop:
+   * either would hang for good. So a closed port returns at once and a slow one is destroyed.
+   */
   async close(): Promise<void> {
     this.closing = true;
-    await new Promise<void>((resolve) => this.client.close(() => resolve()));
+    const client = this.client;
+    if (!client.isOpen) {
+      client.destroy(() => undefined);
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const forced = setTimeout(() => {
+        client.destroy(() => undefined);
+        resolve();
+      }, CLOSE_GRACE_MS);
+      client.close(() => {
+        clearTimeout(forced);
+        resolve();
+      });
+    });
   }
 }
+
+/** How long a Modbus TCP device gets to answer our FIN before the socket is destroyed. */
+export const CLOSE_GRACE_MS = 1000;

@@ -1,4 +1,5 @@
 import { backoffDelay } from '../../lib/backoff';
+import { settlesWithin } from '../../lib/settle-within';
 import { WakeTimer } from '../../lib/wake-timer';
 import { punchTimeToUtcMs, utcMsToWall } from '../../lib/wall-clock';
 import type { EventBus } from '../events';
@@ -15,6 +16,9 @@ import type {
 } from '../model';
 import { JournalUnavailableError, type PunchPipeline } from '../pipeline/pipeline';
 import type { JournaledLogClearance } from './log-clearance';
+
+/** A disconnect gets this long; a stuck one must not keep the terminal offline or the gateway from stopping. */
+const DISCONNECT_BOUND_MS = 5_000;
 
 export interface SupervisorOptions {
   readonly pollSeconds: number;
@@ -118,7 +122,7 @@ export class TerminalSupervisor {
       const corrected: PunchTime =
         'wall' in terminalTime ? { wall: utcMsToWall(clock.now(), timezone) } : { utcMs: clock.now() };
       await driver.setTime(corrected);
-      logger.info({ terminalId: this.id, offsetSeconds: offset }, 'terminal clock corrected');
+      logger.info({ offsetSeconds: offset }, 'terminal clock corrected');
       this.clockCorrectedAt = clock.now();
       this.clockOffsetSeconds = 0;
     }
@@ -178,13 +182,19 @@ export class TerminalSupervisor {
         this.failures++;
         this.note((error as Error).message);
         logger.warn(
-          { terminalId: this.id, failures: this.failures, error: (error as Error).message },
+          { failures: this.failures, error: (error as Error).message },
           'terminal unavailable; will reconnect',
         );
       } finally {
         for (const cleanup of cleanups) cleanup();
         this.setOnline(false);
-        await driver.disconnect().catch(() => undefined);
+        // A driver whose close never returns would otherwise keep this terminal offline until a restart.
+        if (!(await settlesWithin(driver.disconnect(), DISCONNECT_BOUND_MS))) {
+          this.deps.logger.warn(
+            { boundMs: DISCONNECT_BOUND_MS },
+            'terminal disconnect did not finish; reconnecting anyway',
+          );
+        }
       }
       if (!this.running) break;
       const delay = backoffDelay(Math.max(1, this.failures), {
@@ -209,7 +219,7 @@ export class TerminalSupervisor {
         batch = await this.deps.driver.readPunchesSince(this.deps.cursor.get() ?? null, ingest);
         if (batch.cursorReset) {
           this.deps.logger.warn(
-            { terminalId: this.id },
+            {},
             'terminal log shrank (reboot or cleared); re-read from its start, duplicates are recognised',
           );
         }

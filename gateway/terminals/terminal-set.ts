@@ -173,6 +173,7 @@ export class TerminalSet {
         clockToleranceSeconds: terminal.clockToleranceSeconds,
         syncClock: terminal.syncClock,
         timezone: terminal.timezone ?? config.site.timezone,
+        maxBackoffMs: terminal.reconnectMaxSeconds * 1000,
       },
       pipeline,
       cursor: state.slot<PunchCursor | null>(`terminal.${terminal.id}.cursor`),

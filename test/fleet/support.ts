@@ -371,6 +371,8 @@ export async function writeSiteConfig(options: SiteOptions): Promise<string> {
       port,
       pollSeconds: 1,
       timeoutMs: 500,
+      // The tests stop and start terminals and wait for the sites to notice: keep the waits short.
+      reconnectMaxSeconds: 2,
     })),
     fleet: {
       enabled: true,
