@@ -41,6 +41,7 @@ export function adaptGateway(parts: PageParts, logger: Logger): WebDeps {
     siteName: config.site.name,
     timezone: config.site.timezone,
     nightShiftHours: config.reports.nightShiftHours,
+    sheetMonths: config.retention.punchYears * 12,
     dataDir: parts.dataDir,
     adminPasswordHash: config.http.adminPasswordHash,
     apiToken: config.http.apiToken,

@@ -50,6 +50,8 @@ export interface WebDeps {
   readonly timezone: string;
   /** `reports.nightShiftHours`: how long an entry with no exit still counts as inside (the muster rule). */
   readonly nightShiftHours: number;
+  /** How many months the monthly sheet offers: the punches kept (`retention.punchYears` × 12). */
+  readonly sheetMonths: number;
   readonly dataDir: string;
   readonly adminPasswordHash?: string;
   readonly apiToken?: string;

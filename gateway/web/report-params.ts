@@ -92,6 +92,17 @@ function isDate(text: string): boolean {
 }
 
 /** The problem in the reader's words, naming the form's field. */
+/**
+ * The months the monthly sheet's picker offers, newest first: this site-local month and the
+ * `count - 1` before it (the punches kept). A list of our own rather than `<input type="month">`,
+ * which Safari and older Firefox show as a bare text box and Chromium labels in the browser's
+ * language whatever language the page is in.
+ */
+export function sheetMonths(timezone: string, count: number, nowMs = Date.now()): string[] {
+  const first = DateTime.fromMillis(nowMs, { zone: timezone }).startOf('month');
+  return Array.from({ length: count }, (_, i) => first.minus({ months: i }).toFormat('yyyy-MM'));
+}
+
 export function sheetProblemText(lang: Lang, problem: SheetProblem): string {
   switch (problem.field) {
     case 'month':

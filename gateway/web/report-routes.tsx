@@ -30,7 +30,7 @@ import {
   TeamHead,
 } from './pages/reports';
 import type { WebDeps } from './port';
-import { readSheetQuery, SHEET_PAGE_ROWS, sheetProblemText } from './report-params';
+import { readSheetQuery, SHEET_PAGE_ROWS, sheetMonths, sheetProblemText } from './report-params';
 import { sheetTimeFormat } from './report-time';
 import { anomalyName } from './report-words';
 import { attendanceXlsxStream, sheetFileName, warmXlsxWriter } from './report-xlsx';
@@ -85,7 +85,8 @@ function formValues(
   employer: string,
 ): SheetFormValues {
   const groups = deps.reports.groups();
-  return { kind, period, team, employer, teams: groups.teams, employers: groups.employers };
+  const months = sheetMonths(deps.timezone, deps.sheetMonths);
+  return { kind, period, team, employer, teams: groups.teams, employers: groups.employers, months };
 }
 
 async function sheetPage(c: WebContext, deps: WebDeps, kind: Kind, as: 'page' | 'xlsx' | 'print') {

@@ -434,6 +434,17 @@ describe('the attendance sheet (考勤表)', () => {
       if (viewport === DESKTOP) await page.screenshot({ path: join(DOCS_IMG, 'attendance-sheet.png') });
     }
     await page.setViewportSize(DESKTOP);
+    // The month is picked from the page's own list, named in the page's language (a browser's month
+    // input showed "October 2026" on the Chinese page), and the choice opens that month.
+    const picker = page.locator('#sheet-form select[name="month"]');
+    expect(await picker.locator('option:checked').textContent()).toBe(
+      `${MONTH.toFormat('yyyy')}年${MONTH.toFormat('MM')}月`,
+    );
+    const earlier = MONTH.minus({ months: 1 }).toFormat('yyyy-MM');
+    await picker.selectOption(earlier);
+    await page.click('#sheet-form button[type="submit"]');
+    await page.waitForURL(new RegExp(`/reports/attendance\\?month=${earlier}`));
+    expect(await page.locator('h1').textContent()).toContain(`${earlier.slice(0, 4)}年${earlier.slice(5)}月`);
   });
 
   it('prints the month on A4 landscape, a table and a signature line per team', async () => {

@@ -24,6 +24,8 @@ export interface SheetFormValues {
   readonly employer: string;
   readonly teams: readonly string[];
   readonly employers: readonly string[];
+  /** The monthly sheet's choice of months, newest first (`sheetMonths`). */
+  readonly months: readonly string[];
 }
 
 export interface SheetSummary {
@@ -142,13 +144,17 @@ function SheetForm(props: { page: PageContext; form: SheetFormValues; valid: boo
     <form method="get" action={here} class="filters" id="sheet-form">
       <label>
         {w(page, monthly ? 'month' : 'date')}
-        <input
-          type={monthly ? 'month' : 'date'}
-          name={periodKey}
-          value={form.period}
-          required
-          pattern={monthly ? '\\d{4}-\\d{2}' : '\\d{4}-\\d{2}-\\d{2}'}
-        />
+        {monthly ? (
+          <select name="month" required>
+            {withChosen(form.months, form.period).map((month) => (
+              <option value={month} selected={month === form.period}>
+                {monthTitle(page.lang, month)}
+              </option>
+            ))}
+          </select>
+        ) : (
+          <input type="date" name={periodKey} value={form.period} required pattern={'\\d{4}-\\d{2}-\\d{2}'} />
+        )}
       </label>
       <label>
         {w(page, 'team')}
