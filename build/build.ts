@@ -7,8 +7,9 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileS
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import packageJson from '../package.json' with { type: 'json' };
-import { bundle } from './bundle';
+import { bundle, bundleExcel } from './bundle';
 import { digestAssetOf } from './embedded-addon';
+import { EXCEL_ASSET } from './excel-asset';
 import { type Arch, baseBinary } from './node-base';
 import { makeExecutable } from './sea';
 import { SERIAL_ADDON_ASSET } from './serial-addon';
@@ -63,8 +64,11 @@ export async function buildBinaries(options: BuildOptions = {}): Promise<BuiltBi
 
   const bundled = await bundle({ root: ROOT, outDir: workDir, version: packageJson.version });
   for (const warning of bundled.warnings) log(`bundle warning: ${warning}`);
+  const excel = await bundleExcel({ root: ROOT, outDir: workDir });
   const web = webAssets(ROOT);
-  log(`bundle ${bundled.file} (${kb(statSync(bundled.file).size)}), ${Object.keys(web).length} web asset(s)`);
+  log(
+    `bundle ${bundled.file} (${kb(statSync(bundled.file).size)}), exceljs (${kb(statSync(excel).size)}), ${Object.keys(web).length} web asset(s)`,
+  );
 
   const built: BuiltBinary[] = [];
   for (const arch of arches) {
@@ -86,6 +90,7 @@ export async function buildBinaries(options: BuildOptions = {}): Promise<BuiltBi
       nodeVersion,
       assets: {
         ...web,
+        [EXCEL_ASSET]: excel,
         ...addonAssets(SERIAL_ADDON_ASSET, addon, workDir, arch),
         ...addonAssets(SQLITE_ADDON_ASSET, sqliteAddons.get(arch)!, workDir, arch),
       },

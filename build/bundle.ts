@@ -98,10 +98,68 @@ export async function bundle(options: {
       // Makes gateway/main.ts run its CLI whatever the binary is called.
       'process.env.EDGE_GATEWAY_SEA': '"1"',
     },
-    plugins: [serialAddonPlugin(join(options.root, 'build')), absentOptionalPlugin(), legacyBufferPlugin()],
+    plugins: [
+      serialAddonPlugin(join(options.root, 'build')),
+      excelAssetPlugin(join(options.root, 'build')),
+      absentOptionalPlugin(),
+    ],
   });
   writeFileSync(file, asciiOnly(readFileSync(file, 'utf8')));
   return { file, warnings: result.warnings.map((w) => `${w.location?.file ?? ''}: ${w.text}`) };
+}
+
+/** exceljs, its main module or its streaming writer, as the gateway imports them. */
+const EXCELJS = /^exceljs(\/lib\/stream\/xlsx\/workbook-writer\.js)?$/;
+
+/**
+ * In the main bundle, exceljs is a stub that takes it from the binary's own asset on first use
+ * (build/excel-asset.ts): its 1.7 MB of source is then not in the script V8 holds all along.
+ */
+function excelAssetPlugin(buildDir: string): Plugin {
+  return {
+    name: 'exceljs-asset',
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter: EXCELJS }, (args) => ({ path: args.path, namespace: 'exceljs-asset' }));
+      pluginBuild.onLoad({ filter: /.*/, namespace: 'exceljs-asset' }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(join(buildDir, 'excel-asset.ts'))}).excelFromAsset().${
+          args.path === 'exceljs' ? 'ExcelJS' : 'WorkbookWriter'
+        };`,
+        loader: 'js',
+        resolveDir: buildDir,
+      }));
+    },
+  };
+}
+
+/**
+ * exceljs as a bundle of its own (the SEA asset `exceljs.cjs`): `module.exports` has the package's
+ * main module and its streaming writer, each set up on first use. It needs nothing but node's
+ * built-in modules.
+ */
+export async function bundleExcel(options: { root: string; outDir: string }): Promise<string> {
+  const file = join(options.outDir, 'exceljs.cjs');
+  await build({
+    stdin: {
+      contents: `module.exports = {
+        get ExcelJS() { return require('exceljs'); },
+        get WorkbookWriter() { return require('exceljs/lib/stream/xlsx/workbook-writer.js'); },
+      };`,
+      resolveDir: options.root,
+      loader: 'js',
+    },
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+    plugins: [absentOptionalPlugin(), legacyBufferPlugin()],
+  });
+  writeFileSync(file, asciiOnly(readFileSync(file, 'utf8')));
+  return file;
 }
 
 /**

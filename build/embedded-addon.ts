@@ -48,6 +48,15 @@ export function loadEmbeddedAddon<T extends object>(asset: string, dir: string, 
   }
 }
 
+/** Whether this process is the single executable (and so has its assets). */
+export function insideSea(): boolean {
+  try {
+    return (require('node:sea') as typeof import('node:sea')).isSea();
+  } catch {
+    return false;
+  }
+}
+
 /** sha256 of a file, read in small pieces. */
 function fileDigest(file: string): string {
   const hash = createHash('sha256');

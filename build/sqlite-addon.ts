@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { SQLITE_ADDON_PROBE } from '../gateway/query/sqlite';
-import { loadEmbeddedAddon } from './embedded-addon';
+import { insideSea, loadEmbeddedAddon } from './embedded-addon';
 
 export const SQLITE_ADDON_ASSET = 'better_sqlite3.node';
 
@@ -24,15 +24,6 @@ let loaded: object | undefined;
     : checkoutAddon();
   return loaded;
 };
-
-function insideSea(): boolean {
-  try {
-    // Required, not imported: see embedded-addon.ts.
-    return (require('node:sea') as typeof import('node:sea')).isSea();
-  } catch {
-    return false;
-  }
-}
 
 function checkoutAddon(): object {
   const where = join(process.cwd(), 'package.json');

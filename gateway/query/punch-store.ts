@@ -143,7 +143,9 @@ export class PunchStore implements KeyLookup {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     // A small page cache: the box's memory budget matters more than the last millisecond of a query.
-    db.pragma('cache_size = -4096');
+    // 1 MB, not SQLite's 2 or the 4 it had: a 10 M-punch box idled 3 MB lower, and the page's reads
+    // come from the system's file cache at about the same speed (docs/history.md).
+    db.pragma('cache_size = -1024');
     db.pragma('temp_store = FILE');
     // The store shares the disk with the journal, and the journal comes first: checkpoint every
     // ~400 KB and cut the WAL back to 512 KB after each, so the store's log cannot grow into the

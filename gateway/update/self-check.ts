@@ -6,6 +6,7 @@
  * beside the running gateway. The last line is `self-check ok <version>`, which the updater reads.
  */
 import { createHash } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { DateTime } from 'luxon';
 import smCrypto from 'sm-crypto';
 import { validateConfig } from '../../config/load';
@@ -59,6 +60,29 @@ const CHECKS: ReadonlyArray<readonly [string, () => Promise<string>]> = [
       } finally {
         db.close();
       }
+    },
+  ],
+  [
+    'excel files',
+    async () => {
+      // exceljs is an asset of its own in the binary (build/excel-asset.ts): write one sheet and read it back.
+      const writerModule = (await import('exceljs/lib/stream/xlsx/workbook-writer.js')) as unknown as {
+        default: typeof import('exceljs').stream.xlsx.WorkbookWriter;
+      };
+      const out = new PassThrough();
+      const chunks: Buffer[] = [];
+      out.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const workbook = new writerModule.default({ stream: out, useStyles: true, useSharedStrings: false });
+      workbook.addWorksheet('self-check').addRow(['self-check', 1]).commit();
+      await workbook.commit();
+      const excel = (await import('exceljs')) as unknown as { default?: typeof import('exceljs') };
+      const read = new (excel.default ?? (excel as unknown as typeof import('exceljs'))).Workbook();
+      // exceljs declares its own `Buffer` (an ArrayBuffer); it takes Node's at run time.
+      await read.xlsx.load(Buffer.concat(chunks) as unknown as ArrayBuffer);
+      const cell = read.worksheets[0]?.getRow(1).getCell(1).value;
+      if (cell !== 'self-check')
+        throw new Error(`an .xlsx written and read back held ${JSON.stringify(cell)}`);
+      return 'an .xlsx written and read back';
     },
   ],
   [

@@ -245,8 +245,9 @@ async function* jsonRows(deps: WebDeps, sheet: AttendanceSheet, kind: Kind): Asy
   const time = sheetTimeFormat(deps.timezone);
   let lines: string[] = [];
   let first = true;
-  // A month's JSON is a document (12 MB for 5,000 workers): written in its turn; a day's is small.
-  for await (const row of sheet.rows(undefined, { document: kind === 'monthly' })) {
+  // A whole-site document either way (a month 12 MB for 5,000 workers, a day 1.8 MB and ≈ 0.2 s of
+  // the loop): written in its turn with the files and the print view, not beside them.
+  for await (const row of sheet.rows(undefined, { document: true })) {
     lines.push(jsonRow(time, row, kind));
     if (lines.length >= ROWS_PER_PIECE) {
       yield `${first ? '' : ','}${lines.join(',')}`;

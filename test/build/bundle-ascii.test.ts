@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../build/build';
-import { asciiOnly, bundle } from '../../build/bundle';
+import { asciiOnly, bundle, bundleExcel } from '../../build/bundle';
 import { tempDir } from '../support/tmp';
 
 describe('the bundle the binary runs', () => {
@@ -18,6 +18,13 @@ describe('the bundle the binary runs', () => {
       expect(code).toContain('(\\d{8}|\\u957f\\u671f)');
       // The x64 binary runs it from a V8 code cache, under which Node 20 cannot run a native import().
       expect(code.match(/(?<![\w$.])import\(/g) ?? []).toEqual([]);
+      // exceljs is not in it (V8 would hold its 1.7 MB of source all along): it is an asset of its own.
+      expect(code).not.toContain('xl/sharedStrings.xml');
+      expect(code.length).toBeLessThan(3_000_000);
+      const excel = readFileSync(await bundleExcel({ root: ROOT, outDir: dir }), 'utf8');
+      expect(excel).toContain('xl/sharedStrings.xml');
+      expect(excel).toMatch(/^[^\u0080-\uffff]*$/);
+      expect(excel.match(/(?<![\w$.])import\(/g) ?? []).toEqual([]);
     } finally {
       await cleanup();
     }
