@@ -10,7 +10,7 @@ const USAGE = `edge-gateway ${VERSION}
 
 usage:
   edge-gateway start --config FILE     run the gateway
-  edge-gateway check-config FILE       validate a config file (prints "ok", or every problem; exit 2)
+  edge-gateway check-config [--config] FILE  validate a config file (prints "ok", or every problem; exit 2)
   edge-gateway lab [--port P]          the gateway with emulated terminals and platforms on loopback
   edge-gateway emulate KIND [options]  run one emulator (zk, modbus, adms, sichuan, deli); --help for its options
   edge-gateway version                 print the version
@@ -61,9 +61,15 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 function checkConfig(args: readonly string[]): number {
-  const file = args[0];
-  if (!file) {
-    process.stderr.write('usage: edge-gateway check-config FILE\n');
+  const usage = 'usage: edge-gateway check-config FILE (or --config FILE, as `start` takes it)\n';
+  if (args[0] === '--help' || args[0] === '-h') {
+    process.stdout.write(usage);
+    return EXIT_OK;
+  }
+  // `--config FILE` too: an installer checks the file with the words the service starts it with.
+  const file = args[0] === '--config' ? args[1] : args[0];
+  if (!file || args.length > (args[0] === '--config' ? 2 : 1)) {
+    process.stderr.write(usage);
     return EXIT_CONFIG;
   }
   const result = loadConfigFile(file);

@@ -26,6 +26,25 @@ describe('check-config (real CLI)', () => {
     expect(result.code).toBe(0);
   });
 
+  it('takes the file as `start` does, after --config, and says how to call it', async () => {
+    const ok = await runCli(['check-config', '--config', join(REPO, 'config/example.json')]);
+    expect([ok.code, ok.stdout.trim()]).toEqual([0, 'ok']);
+    const bad = await runCli([
+      'check-config',
+      '--config',
+      await configFile('typo.json', { site: { name: 42 } }),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toContain('site.name');
+    const help = await runCli(['check-config', '--help']);
+    expect([help.code, help.stdout]).toEqual([
+      0,
+      expect.stringContaining('usage: edge-gateway check-config'),
+    ]);
+    const nothing = await runCli(['check-config', '--config']);
+    expect([nothing.code, nothing.stderr]).toEqual([2, expect.stringContaining('usage:')]);
+  });
+
   it('accepts a config with both upstreams disabled', async () => {
     const file = await configFile('both-off.json', {
       ...minimal,
