@@ -119,8 +119,12 @@ beforeAll(async () => {
   );
 });
 
+/** Every gateway started, so one left running by a failed or timed-out test is killed too. */
+const started: ChildProcess[] = [];
+
 afterAll(async () => {
   clearInterval(punching);
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await Promise.all([...terminals.map((t) => t.stop()), sichuan?.stop(), deli?.stop()]);
   rmSync(dirname(bundle), { recursive: true, force: true });
   await cleanup();
@@ -136,6 +140,7 @@ function startGateway(): Running {
   const child = spawn(process.execPath, [bundle, 'start', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.push(child);
   let output = '';
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   const port = new Promise<number>((resolvePort, reject) => {
