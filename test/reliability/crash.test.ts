@@ -124,7 +124,8 @@ const started: ChildProcess[] = [];
 
 afterAll(async () => {
   clearInterval(punching);
-  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of started)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await Promise.all([...terminals.map((t) => t.stop()), sichuan?.stop(), deli?.stop()]);
   rmSync(dirname(bundle), { recursive: true, force: true });
   await cleanup();
