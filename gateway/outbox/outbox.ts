@@ -43,6 +43,11 @@ export interface OutboxCursors {
 }
 
 const DEFAULT_CURSOR_SAVE_BATCHES = 32;
+/**
+ * Punches kept decoded ahead of the batch being sent: about ten Deli batches, so a chunk's file read
+ * (when the read lines run out) has several round trips to finish before the next batch needs it.
+ */
+const READ_AHEAD_PUNCHES = 512;
 const DEFAULT_CURSOR_SAVE_MS = 1000;
 
 export interface OutboxStatus {
@@ -67,6 +72,8 @@ export class Outbox {
   private reader: JournalReader | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
+  /** The read-ahead started beside the last delivery; never rejects. */
+  private readAhead: Promise<void> = Promise.resolve();
   private readonly timer = new WakeTimer();
   private unsubscribe: (() => void) | undefined;
   private failures = 0;
@@ -114,6 +121,7 @@ export class Outbox {
     this.unsubscribe?.();
     this.timer.interrupt();
     await this.loop;
+    await this.readAhead;
     await this.saveCursor();
     clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
@@ -142,6 +150,7 @@ export class Outbox {
   private async run(): Promise<void> {
     const idleMs = this.deps.options.idlePollMs ?? 5000;
     const maxBatch = Math.max(1, this.deps.upstream.maxBatch);
+    const readAhead = Math.max(2 * maxBatch, READ_AHEAD_PUNCHES);
     while (this.running) {
       let batch: Punch[];
       try {
@@ -158,14 +167,15 @@ export class Outbox {
         continue;
       }
       const delivery = this.deliver(batch);
-      // While the platform works on this batch, the next ones are read and parsed: the journal's
-      // share of a backlog drain then overlaps the wait for the answer. A read error shows at the next peek.
-      const readAhead = this.reader!.peek(2 * maxBatch).then(
+      // While the platform works on this batch, the next punches are decoded and, when the lines read
+      // run out, the next chunk is read: the journal's share of a backlog drain overlaps the wait for
+      // the answer, and the next batch waits for neither while punches are at hand. A read error
+      // shows at the next peek.
+      this.readAhead = this.reader!.prefetch(readAhead).then(
         () => undefined,
         () => undefined,
       );
       const acknowledged = await delivery;
-      await readAhead;
       if (acknowledged > 0) {
         const lastAcked = batch[acknowledged - 1]!.seq;
         // Even when the disk refuses the cursor, the platform has these: never send them again in this

@@ -175,6 +175,37 @@ export async function forEachLine(
   }
 }
 
+/**
+ * Reads from `offset` up to the segment's durable end into `into` (at most its length): `lines` is how
+ * many bytes of it are whole lines, each ending with its newline, and `consumed` how far the reader
+ * moves on. A single line longer than `into` cannot be a punch: it is stepped over (`lines` 0,
+ * `consumed` what was read). Null when the segment is gone.
+ */
+export async function readLineBytes(
+  segment: Segment,
+  offset: number,
+  into: Buffer,
+): Promise<{ lines: number; consumed: number } | null> {
+  const length = Math.min(into.length, segment.durableBytes - offset);
+  if (length <= 0) return { lines: 0, consumed: 0 };
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(segment.file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  try {
+    const { bytesRead } = await handle.read(into, 0, length, offset);
+    // A file shorter than its durable size (cut by hand): nothing to read, rather than stale bytes.
+    if (bytesRead === 0) return { lines: 0, consumed: 0 };
+    const lines = into.lastIndexOf(0x0a, bytesRead - 1) + 1;
+    return { lines, consumed: lines === 0 ? bytesRead : lines };
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Reads whole lines from `offset` up to the segment's durable end; null when the segment is gone. */
 export async function readLines(
   segment: Segment,
