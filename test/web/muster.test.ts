@@ -14,7 +14,7 @@ import type { Muster } from '../../gateway/web/muster-model';
 import { utcMsToWall } from '../../lib/wall-clock';
 import { REPO } from '../support/cli';
 import { API_TOKEN, CHROMIUM, CHROMIUM_ARGS, startWebLab, type WebLab } from './harness';
-import { CONTROL_BOXES } from './page-probes';
+import { controlBoxes, overlaps } from './page-probes';
 
 const DOCS_IMG = join(REPO, 'docs/img');
 const ARTIFACTS = join(REPO, 'test/artifacts/web');
@@ -170,22 +170,6 @@ async function apiMuster(query = ''): Promise<Muster> {
   const response = await page.request.get(`${lab.baseUrl}/api/muster${query}`);
   expect(response.status()).toBe(200);
   return (await response.json()) as Muster;
-}
-
-function overlaps(
-  boxes: ReadonlyArray<{ what: string; x: number; y: number; w: number; h: number }>,
-): string[] {
-  const found: string[] = [];
-  for (let i = 0; i < boxes.length; i++) {
-    for (let j = i + 1; j < boxes.length; j++) {
-      const a = boxes[i]!;
-      const b = boxes[j]!;
-      const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
-      const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
-      if (w > 0.5 && h > 0.5) found.push(`${a.what} × ${b.what}`);
-    }
-  }
-  return found;
 }
 
 /** The rows the page shows, as the reader sees them. */
@@ -443,13 +427,7 @@ describe('the muster list (在场人员)', () => {
     expect(overflow).toBeLessThanOrEqual(0);
     for (const target of [mobile, page]) {
       await target.goto(`${lab.baseUrl}/muster`);
-      const boxes = (await target.evaluate(CONTROL_BOXES)) as Array<{
-        what: string;
-        x: number;
-        y: number;
-        w: number;
-        h: number;
-      }>;
+      const boxes = await controlBoxes(target);
       expect(boxes.length).toBeGreaterThanOrEqual(4);
       expect(overlaps(boxes), `at ${target.viewportSize()!.width} px`).toEqual([]);
       for (const b of boxes.filter((x) => x.what.startsWith('button'))) expect(b.h).toBeLessThanOrEqual(48);

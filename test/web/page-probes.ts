@@ -1,7 +1,9 @@
 /**
- * Code the presentation test runs inside the page (`page.evaluate`), as source text: the test
- * project compiles without the DOM's types, and this code needs nothing but the browser.
+ * Code the browser tests run inside the page (`page.evaluate`), as source text: the test project
+ * compiles without the DOM's types, and this code needs nothing but the browser. And what they do
+ * with its answers (`controlBoxes`, `overlaps`), so each test file does not keep its own copy.
  */
+import type { Page } from 'playwright-core';
 
 /** The text a person reads (text nodes, placeholders, titles, labels, confirm texts, the title), data (`translate="no"`) left out. */
 export const READABLE_TEXT = `(() => {
@@ -96,3 +98,32 @@ export const CHART_BAR_RUNS = `(() => {
   }
   return runs;
 })()`;
+
+/** A visible form control's box, as `CONTROL_BOXES` gives it. */
+export interface ControlBox {
+  readonly what: string;
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+  readonly h: number;
+}
+
+/** Every visible form control's box on the page. */
+export function controlBoxes(target: Page): Promise<ControlBox[]> {
+  return target.evaluate(CONTROL_BOXES) as Promise<ControlBox[]>;
+}
+
+/** Each pair of boxes that overlap by more than half a pixel each way, named, with the overlap's size. */
+export function overlaps(boxes: readonly ControlBox[]): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i]!;
+      const b = boxes[j]!;
+      const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+      const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+      if (w > 0.5 && h > 0.5) found.push(`${a.what} × ${b.what} (${w.toFixed(0)}×${h.toFixed(0)} px)`);
+    }
+  }
+  return found;
+}

@@ -12,7 +12,14 @@ import { webAssets } from '../../build/web-assets';
 import { readSetupCode } from '../../gateway/http/setup-code';
 import { REPO } from '../support/cli';
 import { CHROMIUM, CHROMIUM_ARGS, startWebLab, type WebLab } from './harness';
-import { CHART_BAR_RUNS, CONTROL_BOXES, DATA_IN_CHROME, PUNCH_CARDS, READABLE_TEXT } from './page-probes';
+import {
+  CHART_BAR_RUNS,
+  controlBoxes,
+  DATA_IN_CHROME,
+  overlaps,
+  PUNCH_CARDS,
+  READABLE_TEXT,
+} from './page-probes';
 
 /** A Chinese browser, as a site manager's is (its own words follow where its Chinese resources are installed). */
 function launchChineseBrowser(): Promise<Browser> {
@@ -87,33 +94,6 @@ async function foreignWords(target: Page, allowed: ReadonlySet<string>): Promise
       texts.flatMap((text) => latinWords(text).filter((w) => !allowed.has(w) && !PROPER_NOUNS.has(w))),
     ),
   ];
-}
-
-interface Box {
-  readonly what: string;
-  readonly x: number;
-  readonly y: number;
-  readonly w: number;
-  readonly h: number;
-}
-
-/** Every visible form control's box on the page. */
-function controlBoxes(target: Page): Promise<Box[]> {
-  return target.evaluate(CONTROL_BOXES) as Promise<Box[]>;
-}
-
-function overlaps(boxes: readonly Box[]): string[] {
-  const found: string[] = [];
-  for (let i = 0; i < boxes.length; i++) {
-    for (let j = i + 1; j < boxes.length; j++) {
-      const a = boxes[i]!;
-      const b = boxes[j]!;
-      const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
-      const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
-      if (w > 0.5 && h > 0.5) found.push(`${a.what} × ${b.what} (${w.toFixed(0)}×${h.toFixed(0)} px)`);
-    }
-  }
-  return found;
 }
 
 async function setUpPassword(target: Page): Promise<void> {

@@ -17,7 +17,7 @@ import { idNumberCheckCharacter } from '../../lib/id-number';
 import { REPO } from '../support/cli';
 import { tempDir } from '../support/tmp';
 import { API_TOKEN, CHROMIUM, CHROMIUM_ARGS, startWebLab, type WebLab } from './harness';
-import { CONTROL_BOXES } from './page-probes';
+import { controlBoxes, overlaps } from './page-probes';
 
 const run = promisify(execFile);
 const ZONE = 'Asia/Shanghai';
@@ -123,22 +123,6 @@ function column(n: number): string {
 async function unzipEntry(file: string, entry: string): Promise<string> {
   const { stdout } = await run('unzip', ['-p', file, entry], { maxBuffer: 64 * 1024 * 1024 });
   return stdout;
-}
-
-function overlaps(
-  boxes: ReadonlyArray<{ what: string; x: number; y: number; w: number; h: number }>,
-): string[] {
-  const found: string[] = [];
-  for (let i = 0; i < boxes.length; i++) {
-    for (let j = i + 1; j < boxes.length; j++) {
-      const a = boxes[i]!;
-      const b = boxes[j]!;
-      const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
-      const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
-      if (w > 0.5 && h > 0.5) found.push(`${a.what} × ${b.what}`);
-    }
-  }
-  return found;
 }
 
 describe('the attendance sheet (考勤表)', () => {
@@ -426,7 +410,7 @@ describe('the attendance sheet (考勤表)', () => {
       expect(await page.locator('#attendance-sheet tbody[data-team="钢筋班"] tr.team').textContent()).toBe(
         '钢筋班 · 1 人',
       );
-      const boxes = (await page.evaluate(CONTROL_BOXES)) as Parameters<typeof overlaps>[0];
+      const boxes = await controlBoxes(page);
       expect(boxes.length).toBeGreaterThanOrEqual(7);
       expect(overlaps(boxes), `at ${viewport.width}`).toEqual([]);
       // The sheet scrolls inside its box; the page itself is no wider than the screen.

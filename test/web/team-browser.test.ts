@@ -7,7 +7,7 @@ import { idNumberCheckCharacter } from '../../lib/id-number';
 import { REPO } from '../support/cli';
 import { handMadeXlsx, inlineCell } from '../support/zip';
 import { CHROMIUM, CHROMIUM_ARGS, startWebLab, type WebLab } from './harness';
-import { CONTROL_BOXES, DATA_IN_CHROME, READABLE_TEXT } from './page-probes';
+import { controlBoxes, DATA_IN_CHROME, overlaps, READABLE_TEXT } from './page-probes';
 
 /**
  * Team and employer in Debian chromium against lab mode, as a site manager uses them: the import
@@ -37,28 +37,6 @@ let page: Page;
 let mobile: Page;
 const posts: string[] = [];
 
-interface Box {
-  readonly what: string;
-  readonly x: number;
-  readonly y: number;
-  readonly w: number;
-  readonly h: number;
-}
-
-function overlaps(boxes: readonly Box[]): string[] {
-  const found: string[] = [];
-  for (let i = 0; i < boxes.length; i++) {
-    for (let j = i + 1; j < boxes.length; j++) {
-      const a = boxes[i]!;
-      const b = boxes[j]!;
-      const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
-      const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
-      if (w > 0.5 && h > 0.5) found.push(`${a.what} × ${b.what} (${w.toFixed(0)}×${h.toFixed(0)} px)`);
-    }
-  }
-  return found;
-}
-
 /** Latin words a person reads on the page that are not the lab's data (names, ids) nor proper nouns. */
 async function foreignWords(target: Page): Promise<string[]> {
   const data = new Set<string>();
@@ -78,7 +56,7 @@ async function checkLayout(target: Page, what: string): Promise<void> {
   const width = target.viewportSize()!.width;
   expect(await foreignWords(target), `${what}: Latin words`).toEqual([]);
   expect(await target.evaluate(DATA_IN_CHROME), `${what}: data in labels`).toEqual([]);
-  const boxes = (await target.evaluate(CONTROL_BOXES)) as Box[];
+  const boxes = await controlBoxes(target);
   expect(boxes.length, `${what}: controls`).toBeGreaterThan(0);
   expect(overlaps(boxes), `${what} at ${width} px`).toEqual([]);
   for (const b of boxes.filter((x) => x.what.startsWith('button'))) {
