@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Plugin } from 'esbuild';
 
 export interface BundleResult {
   readonly file: string;
@@ -74,6 +74,20 @@ export function legacyBufferPlugin(): Plugin {
   };
 }
 
+/** How both bundles are built: one CommonJS file for Node 20 that a SEA can run. */
+const SINGLE_FILE = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  // Identifiers are kept so the stacks in the logs stay readable (full minification measured no
+  // smaller in resident memory).
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
+  logLevel: 'silent',
+} as const satisfies BuildOptions;
+
 export async function bundle(options: {
   root: string;
   outDir: string;
@@ -83,16 +97,7 @@ export async function bundle(options: {
   const result = await build({
     entryPoints: [join(options.root, 'build', 'sea-entry.ts')],
     outfile: file,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    // Identifiers are kept so the stacks in the logs stay readable (full minification measured no
-    // smaller in resident memory).
-    minifyWhitespace: true,
-    minifySyntax: true,
-    legalComments: 'none',
-    logLevel: 'silent',
+    ...SINGLE_FILE,
     define: {
       EDGE_GATEWAY_VERSION: JSON.stringify(options.version),
       // Makes gateway/main.ts run its CLI whatever the binary is called.
@@ -148,14 +153,7 @@ export async function bundleExcel(options: { root: string; outDir: string }): Pr
       loader: 'js',
     },
     outfile: file,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    legalComments: 'none',
-    logLevel: 'silent',
+    ...SINGLE_FILE,
     plugins: [absentOptionalPlugin(), legacyBufferPlugin()],
   });
   writeFileSync(file, asciiOnly(readFileSync(file, 'utf8')));

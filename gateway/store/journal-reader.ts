@@ -3,8 +3,6 @@ import type { PunchJournal } from './journal';
 import { JournalLineDecoder, parseJournalLine, peekSeqAndTime, type SeqAndTime } from './journal-line';
 import { forEachLine, readLineBytes, readLines, type Segment } from './journal-segment';
 
-export { readLines } from './journal-segment';
-
 /** Bytes read from a segment at once (about 1,300 punches). */
 const CHUNK_BYTES = 256 * 1024;
 
@@ -168,7 +166,10 @@ export class JournalReader {
   }
 }
 
-/** Visits every durable punch in segments accepted by `include`, oldest first (start-up scans, queries). */
+/**
+ * Visits every durable punch in segments accepted by `include`, oldest first: the plain reading (text
+ * lines through `parseJournalLine`), which the tests hold the faster readers to.
+ */
 export async function scanJournal(
   journal: PunchJournal,
   visit: (punch: Punch) => void,

@@ -188,6 +188,21 @@ export async function readLineBytes(
 ): Promise<{ lines: number; consumed: number } | null> {
   const length = Math.min(into.length, segment.durableBytes - offset);
   if (length <= 0) return { lines: 0, consumed: 0 };
+  const bytesRead = await readAt(segment, into, length, offset);
+  if (bytesRead === null) return null;
+  // A file shorter than its durable size (cut by hand): nothing to read, rather than stale bytes.
+  if (bytesRead === 0) return { lines: 0, consumed: 0 };
+  const lines = into.lastIndexOf(0x0a, bytesRead - 1) + 1;
+  return { lines, consumed: lines === 0 ? bytesRead : lines };
+}
+
+/** Reads `length` bytes at `offset` into `into`: the bytes read, or null when the segment is gone (retention). */
+async function readAt(
+  segment: Segment,
+  into: Buffer,
+  length: number,
+  offset: number,
+): Promise<number | null> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(segment.file, 'r');
@@ -196,11 +211,7 @@ export async function readLineBytes(
     throw error;
   }
   try {
-    const { bytesRead } = await handle.read(into, 0, length, offset);
-    // A file shorter than its durable size (cut by hand): nothing to read, rather than stale bytes.
-    if (bytesRead === 0) return { lines: 0, consumed: 0 };
-    const lines = into.lastIndexOf(0x0a, bytesRead - 1) + 1;
-    return { lines, consumed: lines === 0 ? bytesRead : lines };
+    return (await handle.read(into, 0, length, offset)).bytesRead;
   } finally {
     await handle.close();
   }
@@ -212,29 +223,14 @@ export async function readLines(
   offset: number,
   chunkBytes = CHUNK_BYTES,
 ): Promise<{ lines: string[]; consumed: number } | null> {
-  const length = Math.min(chunkBytes, segment.durableBytes - offset);
-  if (length <= 0) return { lines: [], consumed: 0 };
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(segment.file, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
+  const chunk = Buffer.alloc(Math.max(0, Math.min(chunkBytes, segment.durableBytes - offset)));
+  const read = await readLineBytes(segment, offset, chunk);
+  if (!read) return null;
+  if (read.consumed > 0 && read.lines === 0) {
+    // A single line longer than the chunk cannot be a punch; step over it rather than stall.
+    return { lines: [chunk.toString('utf8', 0, Math.min(read.consumed, 200))], consumed: read.consumed };
   }
-  try {
-    const chunk = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(chunk, 0, length, offset);
-    const end = chunk.subarray(0, bytesRead).lastIndexOf(0x0a) + 1;
-    if (end === 0) {
-      // A single line longer than the chunk cannot be a punch; step over it rather than stall.
-      const skip = bytesRead;
-      return { lines: [chunk.subarray(0, Math.min(skip, 200)).toString('utf8')], consumed: skip };
-    }
-    const text = chunk.subarray(0, end).toString('utf8');
-    const lines = text.split('\n');
-    lines.pop();
-    return { lines, consumed: end };
-  } finally {
-    await handle.close();
-  }
+  const lines = chunk.toString('utf8', 0, read.lines).split('\n');
+  lines.pop();
+  return { lines, consumed: read.consumed };
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../gateway/http/password';
 import type { Punch } from '../../gateway/model';
+import { loginCookie } from '../support/login';
 import { tempDir } from '../support/tmp';
 import {
   API_TOKEN,
@@ -53,16 +54,7 @@ beforeAll(async () => {
   gateway = new GatewayProcess(configFile);
   base = `http://127.0.0.1:${await gateway.port()}`;
   await gateway.waitFor(/query store caught up with the journal/);
-  const login = await fetch(`${base}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { origin: base, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ password: PASSWORD }).toString(),
-  });
-  cookie = login.headers
-    .getSetCookie()
-    .find((c) => c.startsWith('eg_session='))!
-    .split(';')[0]!;
+  cookie = await loginCookie(base, PASSWORD);
 }, 120_000);
 
 afterAll(async () => {

@@ -13,6 +13,7 @@ import { hashPassword } from '../../gateway/http/password';
 import type { Punch } from '../../gateway/model';
 import { COUNT_LIMIT, MAX_OFFSET } from '../../gateway/query/punch-query';
 import { testLogger } from '../support/logger';
+import { loginCookie } from '../support/login';
 import { tempDir } from '../support/tmp';
 import { API_TOKEN, fillJournal, journalPunches } from './support';
 
@@ -48,16 +49,7 @@ beforeAll(async () => {
   while (!(await api<{ indexReady: boolean }>('/api/dashboard')).body.indexReady) {
     await new Promise((r) => setTimeout(r, 50));
   }
-  const login = await fetch(`${base}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { origin: base, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ password: PASSWORD }).toString(),
-  });
-  cookie = login.headers
-    .getSetCookie()
-    .find((c) => c.startsWith('eg_session='))!
-    .split(';')[0]!;
+  cookie = await loginCookie(base, PASSWORD);
 }, 120_000);
 
 afterAll(async () => {

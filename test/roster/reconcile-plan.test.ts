@@ -1,25 +1,13 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { TerminalCapabilities, TerminalUser } from '../../gateway/model';
+import type { TerminalUser } from '../../gateway/model';
 import { planReconcile, templatesFor, workerDigest } from '../../gateway/roster/reconcile-plan';
 import type { Worker } from '../../gateway/roster/roster';
 import { AppliedDigests } from '../../gateway/store/applied-digests';
+import { FACE_TERMINAL, ZK_TERMINAL } from './support';
 
-/** A ZK fingerprint terminal as its driver describes itself. */
-const zk: TerminalCapabilities = {
-  realtime: true,
-  users: true,
-  cards: true,
-  fingerprints: true,
-  faces: false,
-  clock: true,
-  enrolment: ['fp'],
-  templateFormat: 'zk-fp10',
-  maxPinLength: 9,
-};
-
-/** An ADMS face terminal: photos, no fingerprint format of ours. */
-const face: TerminalCapabilities = { ...zk, fingerprints: false, faces: true, templateFormat: undefined };
+const zk = ZK_TERMINAL;
+const face = FACE_TERMINAL;
 
 function worker(pin: string, more: Partial<Worker> = {}): Worker {
   return {

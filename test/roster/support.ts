@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ModbusDriver } from '../../adapters/modbus/driver';
 import { ModbusEmulator } from '../../adapters/modbus/emulator';
 import { builtInProfile, loadProfile } from '../../adapters/modbus/profile';
-import type { ClockSource } from '../../gateway/model';
+import type { ClockSource, TerminalCapabilities } from '../../gateway/model';
 import type { Worker } from '../../gateway/roster/roster';
 import { AppliedDigests } from '../../gateway/store/applied-digests';
 import type { AppliedRecord } from '../../gateway/store/reconciler-records';
@@ -11,6 +11,27 @@ import { systemClock } from '../../lib/clock';
 import { modbusConfig } from '../modbus/support';
 import { testLogger } from '../support/logger';
 import { tempDir } from '../support/tmp';
+
+/** A ZK fingerprint terminal as its driver describes itself. */
+export const ZK_TERMINAL: TerminalCapabilities = {
+  realtime: true,
+  users: true,
+  cards: true,
+  fingerprints: true,
+  faces: false,
+  clock: true,
+  enrolment: ['fp'],
+  templateFormat: 'zk-fp10',
+  maxPinLength: 9,
+};
+
+/** An ADMS face terminal: photos, no fingerprint format of ours. */
+export const FACE_TERMINAL: TerminalCapabilities = {
+  ...ZK_TERMINAL,
+  fingerprints: false,
+  faces: true,
+  templateFormat: undefined,
+};
 
 /** An active worker as the roster holds them, with nothing but a PIN and a name. */
 export function activeWorker(pin: string): Worker {

@@ -2,26 +2,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ZkEmulator } from '../../adapters/zk/emulator';
 import { validateConfig } from '../../config/load';
 import { Gateway } from '../../gateway/controller';
-import type { TerminalCapabilities } from '../../gateway/model';
 import { workerDigest } from '../../gateway/roster/reconcile-plan';
 import { WorkerDigests } from '../../gateway/roster/worker-digests';
 import { waitFor } from '../support/lab-process';
 import { testLogger } from '../support/logger';
 import { tempDir } from '../support/tmp';
-import { activeWorker } from './support';
+import { activeWorker, FACE_TERMINAL, ZK_TERMINAL } from './support';
 
-const zk: TerminalCapabilities = {
-  realtime: true,
-  users: true,
-  cards: true,
-  fingerprints: true,
-  faces: false,
-  clock: true,
-  enrolment: ['fp'],
-  templateFormat: 'zk-fp10',
-  maxPinLength: 9,
-};
-const face: TerminalCapabilities = { ...zk, fingerprints: false, faces: true, templateFormat: undefined };
+const zk = ZK_TERMINAL;
+const face = FACE_TERMINAL;
 
 describe('digests shared by the reconcilers', () => {
   it('works each worker out once for every terminal of one recipe, and again only once it changed', () => {

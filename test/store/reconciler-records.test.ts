@@ -14,6 +14,7 @@ import { AppliedDigests } from '../../gateway/store/applied-digests';
 import { BlobStore } from '../../gateway/store/blobs';
 import { decodeRecord, encodeRecord, ReconcilerRecords } from '../../gateway/store/reconciler-records';
 import { StateStore } from '../../gateway/store/state';
+import { ZK_TERMINAL } from '../roster/support';
 import { waitFor } from '../support/lab-process';
 import { testLogger } from '../support/logger';
 import { tempDir } from '../support/tmp';
@@ -211,22 +212,7 @@ describe('a box upgrading from records kept in state.json', () => {
       cleanups.push(() => emulator.stop());
     }
     // state.json as the previous version wrote it: cursors and settings beside the records.
-    const applied = Object.fromEntries(
-      workers.map((w) => [
-        w.pin,
-        workerDigest(w, {
-          realtime: true,
-          users: true,
-          cards: true,
-          fingerprints: true,
-          faces: false,
-          clock: true,
-          enrolment: ['fp'],
-          templateFormat: 'zk-fp10',
-          maxPinLength: 9,
-        }),
-      ]),
-    );
+    const applied = Object.fromEntries(workers.map((w) => [w.pin, workerDigest(w, ZK_TERMINAL)]));
     const old: Record<string, unknown> = { 'settings.remote': { heartbeatSeconds: 30 } };
     for (const id of TERMINALS) old[`reconciler.${id}`] = { applied };
     await writeFile(join(dir, 'state.json'), `${JSON.stringify(old)}\n`, { mode: 0o600 });

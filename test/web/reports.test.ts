@@ -258,6 +258,9 @@ describe('the attendance sheet (考勤表)', () => {
       expect(html).toMatch(/月份：请填写年份和月份|日期：请填写有效日期/);
       expect(html).toContain('id="sheet-form"');
     }
+    // A month given wrong stays chosen in the picker, shown as it was typed.
+    const typed = await (await page.request.get(`${lab.baseUrl}/reports/attendance?month=3-2026`)).text();
+    expect(typed).toContain('<option value="3-2026" selected="">3-2026</option>');
     const anonymous = await fetch(`${lab.baseUrl}/api/reports/attendance?month=${M}`);
     expect(anonymous.status).toBe(401);
     const page404 = await fetch(`${lab.baseUrl}/reports/attendance?month=${M}`, { redirect: 'manual' });

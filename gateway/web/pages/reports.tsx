@@ -149,7 +149,7 @@ function SheetForm(props: { page: PageContext; form: SheetFormValues; valid: boo
           <select name="month" id="sheet-period" required>
             {withChosen(form.months, form.period).map((month) => (
               <option value={month} selected={month === form.period}>
-                {monthTitle(page.lang, month)}
+                {/^\d{4}-\d{2}$/.test(month) ? monthTitle(page.lang, month) : month}
               </option>
             ))}
           </select>
