@@ -12,7 +12,7 @@ import { createHttpApp } from './http/app';
 import type { HealthReport } from './http/health';
 import { HealthService } from './http/health-service';
 import { closeServer, listen } from './http/server';
-import { MemorySettle } from './memory-settle';
+import { DocumentHeap, MemorySettle } from './memory-settle';
 import { GatewayMetrics } from './metrics';
 import type { ClockSource, Logger, Upstream, UpstreamName } from './model';
 import { CursorLog } from './outbox/cursor-log';
@@ -74,6 +74,7 @@ interface Parts {
   readonly alertWatch: AlertWatch;
   readonly fleet: FleetPart;
   readonly memorySettle: MemorySettle;
+  readonly documentsHeap: DocumentHeap;
 }
 
 /**
@@ -193,6 +194,7 @@ export class Gateway {
     if (this.server) await closeServer(this.server);
     parts.pipeline.stop();
     await parts.reports.stop();
+    parts.documentsHeap.stop();
     await parts.queryStore.stop();
     await parts.journal.close();
     this.logger.info({ journalLastSeq: parts.journal.lastSeq }, 'gateway stopped');
@@ -362,7 +364,9 @@ export class Gateway {
       clock,
       logger: logger.child({ part: 'query-store' }),
     });
+    const documentsHeap = new DocumentHeap();
     const reports = new AttendanceReports({
+      documentsHeap,
       punches: queryStore,
       workers: roster,
       timezone: config.site.timezone,
@@ -440,6 +444,7 @@ export class Gateway {
       alertWatch,
       fleet,
       memorySettle,
+      documentsHeap,
     };
   }
 }

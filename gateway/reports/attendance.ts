@@ -6,7 +6,7 @@
  * reads a chunk of workers at a time and yields to the event loop between chunks, so a month of
  * 5,000 workers never sits in memory whole and ZK links sharing the loop keep their answer windows.
  */
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { loopShare } from '../../lib/loop-share';
 import type { EventBus } from '../events';
 import type { ClockSource, Logger } from '../model';
 import { DayCache, type DaySummaryStore, subGrid } from './day-cache';
@@ -63,6 +63,8 @@ export interface AttendanceReportsDeps {
   /** 'punches.journaled': new punches make cached days stale. */
   readonly bus: EventBus;
   readonly logger: Logger;
+  /** Told when whole-site documents are being written and when none is (`DocumentHeap`). */
+  readonly documentsHeap?: { busy(): void; idle(): void };
   /** The cache's timings (tests): see `DayCacheDeps`. */
   readonly cache?: { readonly startDelayMs?: number; readonly debounceMs?: number };
 }
@@ -112,10 +114,10 @@ export interface SheetRange {
 
 /** What the page and the API use of the sheets (`AttendanceReports`). */
 export interface AttendanceSheets {
-  /** Throws `SheetPeriodError` for a month that is not `YYYY-MM`. */
-  monthly(month: string, filter?: SheetFilter): AttendanceSheet;
-  /** Throws `SheetPeriodError` for a date that is not `YYYY-MM-DD`. */
-  daily(date: string, filter?: SheetFilter): AttendanceSheet;
+  /** Rejects with `SheetPeriodError` for a month that is not `YYYY-MM`. */
+  monthly(month: string, filter?: SheetFilter): Promise<AttendanceSheet>;
+  /** Rejects with `SheetPeriodError` for a date that is not `YYYY-MM-DD`. */
+  daily(date: string, filter?: SheetFilter): Promise<AttendanceSheet>;
   groups(): { teams: string[]; employers: string[] };
 }
 
@@ -123,6 +125,13 @@ export interface AttendanceSheets {
 const CHUNK_WORKERS = 100;
 /** A sheet read for a page or a day's JSON gives the loop back after this long (its reader's work counted). */
 const YIELD_AFTER_MS = 10;
+/**
+ * A day's sheet reads its three days of punches this many hours at a time (≈ 4 ms each at 5,000
+ * workers), giving the loop a turn between them: read at once, it held the loop ≈ 40 ms.
+ */
+const DAY_READ_HOURS = 6;
+/** Workers probed for a punch in the month between two looks at the loop's share. */
+const PROBE_CHUNK = 200;
 const collator = new Intl.Collator('zh-CN', { numeric: true });
 
 /** A period the sheet cannot count (the message names the parameter and the form it needs). */
@@ -135,14 +144,15 @@ export class SheetPeriodError extends Error {}
  */
 export class AttendanceReports implements AttendanceSheets {
   private readonly cache: DayCache;
-  private readonly lane = new ExportLane();
-  /** Every roster worker's place in the sheet's order, and the teams and employers, while the roster is unchanged (kept once started). */
-  private order: Map<string, number> | undefined;
+  private readonly lane: ExportLane;
+  /** The roster in the sheet's order, and the teams and employers, while the roster is unchanged (kept once started). */
+  private order: SheetWorker[] | undefined;
   private groupsOf: { teams: string[]; employers: string[] } | undefined;
   private started = false;
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: AttendanceReportsDeps) {
+    this.lane = new ExportLane(deps.documentsHeap);
     this.cache = new DayCache({
       store: deps.punches,
       bus: deps.bus,
@@ -183,7 +193,7 @@ export class AttendanceReports implements AttendanceSheets {
   }
 
   /** A row for every worker with a punch in the month and every active roster worker. */
-  monthly(month: string, filter: SheetFilter = {}): AttendanceSheet {
+  async monthly(month: string, filter: SheetFilter = {}): Promise<AttendanceSheet> {
     const period = monthDays(month);
     if (!period) throw new SheetPeriodError(`month: expected YYYY-MM (e.g. 2026-03), got "${month}"`);
     const grid = dayGrid(this.deps.timezone, period.firstDate, period.days);
@@ -191,7 +201,7 @@ export class AttendanceReports implements AttendanceSheets {
   }
 
   /** A row for every worker with a punch that day. */
-  daily(date: string, filter: SheetFilter = {}): AttendanceSheet {
+  async daily(date: string, filter: SheetFilter = {}): Promise<AttendanceSheet> {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) {
       throw new SheetPeriodError(`date: expected YYYY-MM-DD (e.g. 2026-03-15), got "${date}"`);
     }
@@ -227,7 +237,7 @@ export class AttendanceReports implements AttendanceSheets {
    * A month's workers: every active roster worker and whoever else has a punch in it (removed
    * workers and ids the roster lost: a probe each, not one per worker on the site).
    */
-  private monthWorkers(fromMs: number, toMs: number): Set<string> {
+  private async monthWorkers(fromMs: number, toMs: number, share: () => Promise<void>): Promise<Set<string>> {
     const { punches, workers } = this.deps;
     const ids = new Set<string>();
     const others: string[] = [...punches.unlistedWorkers()];
@@ -235,47 +245,77 @@ export class AttendanceReports implements AttendanceSheets {
       if (w.status === 'active') ids.add(w.id);
       else others.push(w.id);
     }
-    for (const id of punches.workersPunchingAmong(others, fromMs, toMs)) ids.add(id);
+    for (let i = 0; i < others.length; i += PROBE_CHUNK) {
+      await share();
+      for (const id of punches.workersPunchingAmong(others.slice(i, i + PROBE_CHUNK), fromMs, toMs))
+        ids.add(id);
+    }
     return ids;
   }
 
-  /**
-   * Teams in collation order with no team last, then name, then PIN: by each worker's place in the
-   * roster's order, worked out once per roster change (5,000 names take ≈ 15 ms to compare).
-   */
-  private sortSheetOrder(people: SheetWorker[]): void {
-    let order = this.order;
-    if (!order) {
-      const all = [...this.deps.workers.list()].sort(bySheetOrder);
-      order = new Map(all.map((w, i) => [w.id, i]));
-      if (this.started) this.order = order;
+  /** Every worker's punches in [fromMs, toMs) by worker, read `DAY_READ_HOURS` at a time. */
+  private async punchesByWorker(
+    fromMs: number,
+    toMs: number,
+    share: () => Promise<void>,
+  ): Promise<Map<string, SheetPunch[]>> {
+    const found = new Map<string, SheetPunch[]>();
+    for (let at = fromMs; at < toMs; at += DAY_READ_HOURS * 3_600_000) {
+      await share();
+      byWorker(
+        this.deps.punches.workerPunchesByTime(at, Math.min(toMs, at + DAY_READ_HOURS * 3_600_000)),
+        found,
+      );
     }
-    const rank = order;
-    if (people.every((w) => rank.has(w.id))) people.sort((a, b) => rank.get(a.id)! - rank.get(b.id)!);
-    else people.sort(bySheetOrder);
+    return found;
   }
 
-  private sheet(period: string, grid: DayGrid, filter: SheetFilter, monthly: boolean): AttendanceSheet {
+  /**
+   * Teams in collation order with no team last, then name, then PIN: the roster in that order is
+   * worked out once per roster change (5,000 names take ≈ 15 ms to compare) and the sheet's workers
+   * are picked from it in one pass (a sort by place took another 12 ms); ids the roster does not
+   * list are compared by name and merged in.
+   */
+  private inSheetOrder(people: readonly SheetWorker[]): SheetWorker[] {
+    let order = this.order;
+    if (!order) {
+      order = [...this.deps.workers.list()].sort(bySheetOrder);
+      if (this.started) this.order = order;
+    }
+    const wanted = new Set(people.map((w) => w.id));
+    const listed = order.filter((w) => wanted.has(w.id));
+    if (listed.length === people.length) return listed;
+    const known = new Set(listed.map((w) => w.id));
+    const others = people.filter((w) => !known.has(w.id)).sort(bySheetOrder);
+    return mergeSorted(listed, others);
+  }
+
+  private async sheet(
+    period: string,
+    grid: DayGrid,
+    filter: SheetFilter,
+    monthly: boolean,
+  ): Promise<AttendanceSheet> {
     const { punches, workers, nightShiftHours, clock } = this.deps;
     const { bounds } = grid;
     const rules = { nightShiftHours, nowMs: clock.now() };
-    // A day's sheet reads its three days of punches by time at once (≈ 27,000 rows for 5,000
-    // workers, ≈ 10 ms): quicker than a lookup per worker, and it says who worked that day.
-    const dayPunches = monthly
-      ? undefined
-      : byWorker(punches.workerPunchesByTime(bounds[0]!, bounds.at(-1)!));
+    const share = loopShare(YIELD_AFTER_MS);
+    // A day's sheet reads its three days of punches by time (≈ 27,000 rows for 5,000 workers):
+    // quicker than a lookup per worker, and it says who worked that day.
+    const dayPunches = monthly ? undefined : await this.punchesByWorker(bounds[0]!, bounds.at(-1)!, share);
     // Counted days only: a worker whose one punch is the next month's first morning is not in this month.
     const ids = dayPunches
       ? workersOn(dayPunches, bounds[1]!, bounds.at(-2)!)
-      : this.monthWorkers(bounds[1]!, bounds.at(-2)!);
-    const people: SheetWorker[] = [];
+      : await this.monthWorkers(bounds[1]!, bounds.at(-2)!, share);
+    await share();
+    const chosen: SheetWorker[] = [];
     for (const id of ids) {
       const worker = workers.get(id) ?? { id, pin: '', name: id, status: 'removed', identities: {} };
       if (filter.team !== undefined && (worker.team ?? '') !== filter.team) continue;
       if (filter.employer !== undefined && (worker.employer ?? '') !== filter.employer) continue;
-      people.push(worker);
+      chosen.push(worker);
     }
-    this.sortSheetOrder(people);
+    const people = this.inSheetOrder(chosen);
     const teams: Array<{ team: string; workers: number }> = [];
     for (const w of people) {
       const team = w.team ?? '';
@@ -295,17 +335,13 @@ export class AttendanceReports implements AttendanceSheets {
       complete: punches.isReady,
       async *rows(range?: SheetRange, options?: { readonly document?: boolean }) {
         const list = range ? people.slice(range.offset, range.offset + range.limit) : people;
-        let since = performance.now();
+        const share = loopShare(YIELD_AFTER_MS);
         for (let i = 0; i < list.length; i += CHUNK_WORKERS) {
           // A document holds the lane while its reader writes the chunk's rows, and gives it on
           // before the chunk's last row: a reader then waiting for its client does not hold it.
           let give: (() => void) | undefined;
           if (options?.document) give = await lane.turn();
-          else if (performance.now() - since >= YIELD_AFTER_MS) {
-            // Each turn of a busy loop waits for everyone else's work: as few as the loop can afford.
-            await yieldToLoop();
-            since = performance.now();
-          }
+          else await share();
           // `give` is idempotent: the finally also covers a reader that stops (a closed download).
           try {
             const chunk = list.slice(i, i + CHUNK_WORKERS);
@@ -384,9 +420,11 @@ export class AttendanceReports implements AttendanceSheets {
   }
 }
 
-/** Punches as [worker id, at_ms, 1 for out] (in time order) by worker. */
-function byWorker(rows: Iterable<readonly [string, number, number]>): Map<string, SheetPunch[]> {
-  const found = new Map<string, SheetPunch[]>();
+/** Punches as [worker id, at_ms, 1 for out] (in time order) by worker, added to `found`. */
+function byWorker(
+  rows: Iterable<readonly [string, number, number]>,
+  found = new Map<string, SheetPunch[]>(),
+): Map<string, SheetPunch[]> {
   for (const [id, atMs, out] of rows) {
     const list = found.get(id);
     const punch: SheetPunch = { atMs, direction: out ? 'out' : 'in' };
@@ -412,6 +450,15 @@ function withoutTimes(day: AttendanceDay): AttendanceDay {
   return day.firstInMs === undefined && day.lastOutMs === undefined
     ? day
     : { ...day, firstInMs: undefined, lastOutMs: undefined };
+}
+
+/** Two lists in sheet order as one. */
+function mergeSorted(a: readonly SheetWorker[], b: readonly SheetWorker[]): SheetWorker[] {
+  const out: SheetWorker[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(bySheetOrder(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!);
+  return out.concat(a.slice(i), b.slice(j));
 }
 
 /** Teams in collation order with no team last, then name, then PIN. */

@@ -11,6 +11,9 @@ export class ExportLane {
   private busy = false;
   private readonly waiting: Array<() => void> = [];
 
+  /** `heap`: told when the lane is taken and when it falls empty (`DocumentHeap`). */
+  constructor(private readonly heap?: { busy(): void; idle(): void }) {}
+
   /**
    * Resolves, a turn of the loop later at the earliest, with the function that gives the turn on
    * (idempotent). Alone, a document still gives the loop a turn between its chunks.
@@ -19,6 +22,7 @@ export class ExportLane {
     if (this.busy) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else {
       this.busy = true;
+      this.heap?.busy();
       await yieldToLoop();
     }
     let given = false;
@@ -28,6 +32,7 @@ export class ExportLane {
       const next = this.waiting.shift();
       if (!next) {
         this.busy = false;
+        this.heap?.idle();
         return;
       }
       // The next one starts after a turn of the loop: pages and terminals get in between.

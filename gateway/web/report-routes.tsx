@@ -61,13 +61,14 @@ export function reportRoutes(deps: WebDeps): PageRoutes {
 }
 
 /** Reads the parameters and opens the sheet, or gives back what is wrong with them (the caller answers 400). */
-function open(c: WebContext, deps: WebDeps, kind: Kind) {
+async function open(c: WebContext, deps: WebDeps, kind: Kind) {
   const read = readSheetQuery(PERIOD_PARAM[kind], (n) => c.req.query(n), deps.timezone);
   if (!read.ok) return { read } as const;
   const { period, filter, team, employer } = read.query;
   try {
-    const sheet =
-      kind === 'monthly' ? deps.reports.monthly(period, filter) : deps.reports.daily(period, filter);
+    const sheet = await (kind === 'monthly'
+      ? deps.reports.monthly(period, filter)
+      : deps.reports.daily(period, filter));
     return { read, sheet, query: read.query } as const;
   } catch (error) {
     // The parameters' check and the sheet's agree; should they ever not, still a 400, never a 500.
@@ -91,7 +92,7 @@ function formValues(
 
 async function sheetPage(c: WebContext, deps: WebDeps, kind: Kind, as: 'page' | 'xlsx' | 'print') {
   const page = pageContext(c, deps.siteName);
-  const opened = open(c, deps, kind);
+  const opened = await open(c, deps, kind);
   if (!opened.sheet) {
     const { problem, team, employer } = opened.read;
     const form = formValues(deps, kind, problem.given, team, employer);
@@ -216,8 +217,8 @@ async function* printPieces(page: PageContext, sheet: AttendanceSheet): AsyncGen
 }
 
 /** `/api/reports/{attendance,daily}`: the rows as JSON, streamed; a bad parameter is a 400 naming it. */
-function sheetJson(c: WebContext, deps: WebDeps, kind: Kind) {
-  const opened = open(c, deps, kind);
+async function sheetJson(c: WebContext, deps: WebDeps, kind: Kind) {
+  const opened = await open(c, deps, kind);
   if (!opened.sheet) {
     const { problem } = opened.read;
     return c.json({ error: problem.message, field: problem.field }, 400);

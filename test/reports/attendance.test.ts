@@ -167,7 +167,7 @@ describe('the monthly sheet from the query store', () => {
       // A PIN on no roster: not a worker's row.
       { ...punch('w1', '2026-04-05 08:00', 'in'), workerId: null, pin: '9999', flags: ['unmatched'] },
     ]);
-    const sheet = f.reports.monthly('2026-04');
+    const sheet = await f.reports.monthly('2026-04');
     expect(sheet.dates).toHaveLength(30);
     expect(sheet.complete).toBe(true);
     expect(sheet.teams).toEqual([
@@ -208,15 +208,37 @@ describe('the monthly sheet from the query store', () => {
     ]);
     await f.feed([punch('w2', '2026-04-10 08:00', 'in'), punch('w2', '2026-04-10 16:00', 'out')]);
     const ids = async (filter: { team?: string; employer?: string }) =>
-      (await all(f.reports.monthly('2026-04', filter).rows())).map((r) => r.workerId);
+      (await all((await f.reports.monthly('2026-04', filter)).rows())).map((r) => r.workerId);
     expect(await ids({ team: '钢筋班' })).toEqual(['w1', 'w3']);
     expect(await ids({ employer: '川安劳务' })).toEqual(['w3', 'w2']);
     expect(await ids({ team: '钢筋班', employer: '川安劳务' })).toEqual(['w3']);
     expect(await ids({ team: '没有这个班' })).toEqual([]);
     expect(f.reports.groups()).toEqual({ teams: ['钢筋班', '木工班'], employers: ['川安劳务', '蓉兴劳务'] });
-    expect(() => f.reports.monthly('2026-13')).toThrow(SheetPeriodError);
-    expect(() => f.reports.monthly('2026-4')).toThrow(/month: expected YYYY-MM/);
-    expect(() => f.reports.daily('2026-02-30')).toThrow(/date: 2026-02-30 is not a calendar date/);
+    await expect(f.reports.monthly('2026-13')).rejects.toThrow(SheetPeriodError);
+    await expect(f.reports.monthly('2026-4')).rejects.toThrow(/month: expected YYYY-MM/);
+    await expect(f.reports.daily('2026-02-30')).rejects.toThrow(/date: 2026-02-30 is not a calendar date/);
+  });
+
+  it('places workers the roster no longer lists among its own, by name, in the no-team group', async () => {
+    const f = await fixture([
+      worker(1, '钢筋班'),
+      worker(2),
+      { ...worker(3), name: 'Zhou' },
+      { ...worker(4), name: 'Aaron' },
+    ]);
+    // Punches of ids no roster lists (a worker deleted outright): a row each, named by its id.
+    await f.feed([
+      punch('w2', '2026-04-03 08:00', 'in'),
+      punch('m5', '2026-04-03 08:00', 'in'),
+      punch('b6', '2026-04-04 08:00', 'in'),
+      punch('w1', '2026-04-04 08:00', 'in'),
+    ]);
+    const ids = async (sheet: Promise<{ rows(): AsyncGenerator<AttendanceRow> }>) =>
+      (await all((await sheet).rows())).map((r) => r.workerId);
+    // The zh-CN collation puts Chinese names before Latin ones; the ids merge in among the Latin.
+    expect(await ids(f.reports.monthly('2026-04'))).toEqual(['w1', 'w2', 'w4', 'b6', 'm5', 'w3']);
+    expect(await ids(f.reports.daily('2026-04-03'))).toEqual(['w2', 'm5']);
+    expect(await ids(f.reports.daily('2026-04-04'))).toEqual(['w1', 'b6']);
   });
 
   it('the daily sheet has the workers who punched that day, counted as the monthly one counts them', async () => {
@@ -228,7 +250,7 @@ describe('the monthly sheet from the query store', () => {
       punch('w2', '2026-04-03 06:00', 'out'),
       punch('w3', '2026-04-04 08:00', 'in'),
     ]);
-    const day = await all(f.reports.daily('2026-04-03').rows());
+    const day = await all((await f.reports.daily('2026-04-03')).rows());
     expect(day.map((r) => r.workerId)).toEqual(['w1', 'w2']);
     expect(day[0]!.days[0]).toMatchObject({
       hours: 9.5,
@@ -237,7 +259,7 @@ describe('the monthly sheet from the query store', () => {
     });
     // The night shift's hours went to the 2nd; the 3rd only saw its end.
     expect(day[1]!.days[0]).toMatchObject({ hours: 0, present: true, anomalies: [] });
-    const month = await all(f.reports.monthly('2026-04').rows());
+    const month = await all((await f.reports.monthly('2026-04')).rows());
     for (const row of day) {
       // The same day, but for the first-in and last-out times, which only the daily sheet shows.
       expect(month.find((m) => m.workerId === row.workerId)!.days[2]).toStrictEqual({
@@ -259,7 +281,7 @@ describe('the monthly sheet from the query store', () => {
       }
     }
     await f.feed(drafts);
-    const sheet = f.reports.monthly('2026-04');
+    const sheet = await f.reports.monthly('2026-04');
     let ticks = 0;
     let longest = 0;
     let last = performance.now();
@@ -311,7 +333,7 @@ describe('documents in turn', () => {
     setImmediate(tick);
     const read = async (name: string, document: boolean, range?: { offset: number; limit: number }) => {
       let n = 0;
-      for await (const _ of f.reports.monthly('2026-04').rows(range, { document })) {
+      for await (const _ of (await f.reports.monthly('2026-04')).rows(range, { document })) {
         if (n % 100 === 0) events.push(`${name}${n}`);
         n++;
       }
@@ -319,7 +341,7 @@ describe('documents in turn', () => {
       return n;
     };
     // A download that goes away in the middle of its first chunk.
-    const closed = f.reports.monthly('2026-04').rows(undefined, { document: true });
+    const closed = (await f.reports.monthly('2026-04')).rows(undefined, { document: true });
     await closed.next();
     const [a, b, c, page] = await Promise.all([
       read('A', true),

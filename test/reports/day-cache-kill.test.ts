@@ -110,7 +110,7 @@ describe('the attendance cache under kill -9', () => {
         const period = monthDays(month)!;
         const grid = dayGrid(ZONE, period.firstDate, period.days);
         const rows = new Map<string, AttendanceRow>();
-        for await (const row of reports.monthly(month).rows()) rows.set(row.workerId, row);
+        for await (const row of (await reports.monthly(month)).rows()) rows.set(row.workerId, row);
         for (const [worker, list] of byWorker) {
           const expected = countDays(
             list.map((p) => ({ atMs: p.atMs, direction: p.direction === 'out' ? 'out' : 'in' })),

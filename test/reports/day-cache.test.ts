@@ -177,12 +177,12 @@ async function expectSheetsAsCounted(f: Fixture, site: Site, months: readonly st
   for (const month of months) {
     const period = monthDays(month)!;
     const grid = dayGrid(site.zone, period.firstDate, period.days);
-    const sheet = await rows(f.reports.monthly(month));
+    const sheet = await rows(await f.reports.monthly(month));
     for (const w of WORKERS) {
       expect(sheet.get(w.id)?.days, `${month} ${w.id}`).toStrictEqual(monthly(direct(f, site, w.id, grid)));
     }
   }
-  const day = await rows(f.reports.daily(date));
+  const day = await rows(await f.reports.daily(date));
   const grid = dayGrid(site.zone, date, 1);
   for (const w of WORKERS) {
     const expected = direct(f, site, w.id, grid);
@@ -314,21 +314,21 @@ describe('the attendance cache', () => {
     await f.reports.whenCacheFilled();
     // Only an entry: cached as "missing out", 0 h.
     expect(cachedDay(f.file, 'w1', '2026-04-08')).toEqual([0, 2]);
-    const before = (await rows(f.reports.monthly('2026-04'))).get('w1')!;
+    const before = (await rows(await f.reports.monthly('2026-04'))).get('w1')!;
     expect(before.days[7]).toMatchObject({ hours: 0, anomalies: ['missingOut'] });
 
     // The exit, uploaded late by a terminal that was offline.
     await f.feed([punch(site, 'w1', '2026-04-08 17:30', 'out')]);
     expect(cacheMeta(f.file).seen).toBeLessThan(cacheMeta(f.file).highWater);
     expect(cachedDay(f.file, 'w1', '2026-04-08')).toEqual([0, 2]);
-    const now = (await rows(f.reports.monthly('2026-04'))).get('w1')!;
+    const now = (await rows(await f.reports.monthly('2026-04'))).get('w1')!;
     expect(now.days[7]).toMatchObject({ hours: 9.5, anomalies: [] });
     expect(now.totalHours).toBe(9.5);
 
     await until('the day recounted into the cache', () => cachedDay(f.file, 'w1', '2026-04-08')?.[0] === 95);
     expect(cachedDay(f.file, 'w1', '2026-04-08')).toEqual([95, 0]);
     await f.reports.whenCacheFilled();
-    const after = (await rows(f.reports.monthly('2026-04'))).get('w1')!;
+    const after = (await rows(await f.reports.monthly('2026-04'))).get('w1')!;
     expect(after.days[7]).toMatchObject({ hours: 9.5, anomalies: [] });
   });
 
@@ -351,9 +351,9 @@ describe('the attendance cache', () => {
     await f.feed([punch(site, 'w2', '2026-04-01 06:00', 'out'), punch(site, 'w3', '2026-04-09 23:00', 'in')]);
     for (const settled of [false, true]) {
       if (settled) await f.reports.whenCacheFilled();
-      const march = (await rows(f.reports.monthly('2026-03'))).get('w2')!;
+      const march = (await rows(await f.reports.monthly('2026-03'))).get('w2')!;
       expect(march.days[30]).toMatchObject({ hours: 8, anomalies: [], present: true });
-      const april = await rows(f.reports.monthly('2026-04'));
+      const april = await rows(await f.reports.monthly('2026-04'));
       expect(april.get('w2')!.days[0]).toMatchObject({ hours: 0, anomalies: [], present: true });
       expect(april.get('w3')!.days[8]).toMatchObject({ hours: 7, anomalies: [] });
       expect(april.get('w3')!.days[9]).toMatchObject({ hours: 0, anomalies: [], present: true });
@@ -392,7 +392,7 @@ describe('the attendance cache', () => {
     expect(cachedDay(f.file, 'w4', '2025-05-31')).toEqual([35, 0]);
     // What the store still holds, counted directly: the punches before retention's edge are gone.
     const grid = dayGrid(site.zone, '2025-05-01', 31);
-    const left = (await rows(f.reports.monthly('2025-05'))).get('w4')!;
+    const left = (await rows(await f.reports.monthly('2025-05'))).get('w4')!;
     const keepFrom = new Date(site.now);
     keepFrom.setUTCFullYear(keepFrom.getUTCFullYear() - 1);
     const remaining = f.fed.filter((p) => p.workerId === 'w4' && p.atMs >= keepFrom.getTime());
@@ -446,7 +446,7 @@ describe('the attendance cache', () => {
       [...writes.filter((w) => w.from !== undefined).map((w) => w.from!)].sort((a, b) => b - a),
     );
     expect(cachedDay(f.file, 'w5', '2024-01-10')).toEqual([100, 0]);
-    const month = (await rows(f.reports.monthly('2024-01'))).get('w5')!;
+    const month = (await rows(await f.reports.monthly('2024-01'))).get('w5')!;
     expect(month.days[9]).toMatchObject({ hours: 10 });
 
     // Another night-shift window: the rows counted with the old one are thrown away and counted again.
