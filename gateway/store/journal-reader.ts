@@ -1,7 +1,7 @@
 import type { Punch } from '../model';
 import type { PunchJournal } from './journal';
 import { JournalLineDecoder, parseJournalLine, peekSeqAndTime, type SeqAndTime } from './journal-line';
-import { forEachLine, readLineBytes, readLines, type Segment } from './journal-segment';
+import { forEachLine, readLineBytes, type Segment } from './journal-segment';
 
 /** Bytes read from a segment at once (about 1,300 punches). */
 const CHUNK_BYTES = 256 * 1024;
@@ -163,32 +163,6 @@ export class JournalReader {
     this.segmentFirstSeq = chosen?.firstSeq;
     this.offset = 0;
     return chosen;
-  }
-}
-
-/**
- * Visits every durable punch in segments accepted by `include`, oldest first: the plain reading (text
- * lines through `parseJournalLine`), which the tests hold the faster readers to.
- */
-export async function scanJournal(
-  journal: PunchJournal,
-  visit: (punch: Punch) => void,
-  include: (segment: Segment) => boolean | Promise<boolean> = () => true,
-): Promise<void> {
-  for (const segment of [...journal.segmentList]) {
-    if (!(await include(segment))) continue;
-    let offset = 0;
-    while (offset < segment.durableBytes) {
-      const read = await readLines(segment, offset);
-      if (!read || read.consumed === 0) break;
-      offset += read.consumed;
-      journal.noteRead(segment.file, read.consumed);
-      for (const line of read.lines) {
-        const punch = parseJournalLine(line);
-        if (punch) visit(punch);
-        else journal.noteCorrupt(segment.file, line);
-      }
-    }
   }
 }
 

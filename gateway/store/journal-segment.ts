@@ -22,7 +22,6 @@ export const SEGMENT_NAME = /^(\d{20})\.jsonl$/;
 /** The index beside a segment: `<segment file>.idx`. */
 export const INDEX_SUFFIX = '.idx';
 const INDEX_VERSION = 1;
-const CHUNK_BYTES = 256 * 1024;
 
 export function segmentFileName(firstSeq: number): string {
   return `${String(firstSeq).padStart(20, '0')}.jsonl`;
@@ -215,22 +214,4 @@ async function readAt(
   } finally {
     await handle.close();
   }
-}
-
-/** Reads whole lines from `offset` up to the segment's durable end; null when the segment is gone. */
-export async function readLines(
-  segment: Segment,
-  offset: number,
-  chunkBytes = CHUNK_BYTES,
-): Promise<{ lines: string[]; consumed: number } | null> {
-  const chunk = Buffer.alloc(Math.max(0, Math.min(chunkBytes, segment.durableBytes - offset)));
-  const read = await readLineBytes(segment, offset, chunk);
-  if (!read) return null;
-  if (read.consumed > 0 && read.lines === 0) {
-    // A single line longer than the chunk cannot be a punch; step over it rather than stall.
-    return { lines: [chunk.toString('utf8', 0, Math.min(read.consumed, 200))], consumed: read.consumed };
-  }
-  const lines = chunk.toString('utf8', 0, read.lines).split('\n');
-  lines.pop();
-  return { lines, consumed: read.consumed };
 }

@@ -5,8 +5,8 @@ import { expect } from 'vitest';
 import type { Punch, PunchDraft } from '../../gateway/model';
 import { PunchStore } from '../../gateway/query/punch-store';
 import { PunchJournal } from '../../gateway/store/journal';
-import { scanJournal } from '../../gateway/store/journal-reader';
 import { spawnCli } from '../support/cli';
+import { scanJournal } from '../support/journal-scan';
 import { testLogger } from '../support/logger';
 
 const DAY_MS = 86_400_000;

@@ -10,9 +10,9 @@ import type { PunchCursor } from '../../gateway/model';
 import { DedupIndex } from '../../gateway/pipeline/dedup-index';
 import { PunchPipeline } from '../../gateway/pipeline/pipeline';
 import { PunchJournal } from '../../gateway/store/journal';
-import { scanJournal } from '../../gateway/store/journal-reader';
 import { StateStore } from '../../gateway/store/state';
 import { TerminalSupervisor } from '../../gateway/terminals/supervisor';
+import { scanJournal } from '../support/journal-scan';
 import { testLogger } from '../support/logger';
 import { tempDir } from '../support/tmp';
 
