@@ -102,7 +102,7 @@ export interface AttendanceSheet {
   /**
    * Grouped by team (teams in collation order, no team last), then name and PIN; `range`: only the
    * rows [offset, offset + limit) of that order (a page). `document`: a whole-site file or view,
-   * written a chunk of workers at a time in turn with every other one (`ExportLane`).
+   * written a chunk of workers at a time, in line with every other one (`ExportLane`).
    */
   rows(range?: SheetRange, options?: { readonly document?: boolean }): AsyncGenerator<AttendanceRow>;
 }
@@ -317,11 +317,12 @@ export class AttendanceReports implements AttendanceSheets {
       async *rows(range?: SheetRange, options?: { readonly document?: boolean }) {
         const list = range ? people.slice(range.offset, range.offset + range.limit) : people;
         const share = loopShare(YIELD_AFTER_MS);
+        const ticket = options?.document ? lane.ticket() : 0;
         for (let i = 0; i < list.length; i += CHUNK_WORKERS) {
           // A document holds the lane while its reader writes the chunk's rows, and gives it on
           // before the chunk's last row: a reader then waiting for its client does not hold it.
           let give: (() => void) | undefined;
-          if (options?.document) give = await lane.turn();
+          if (options?.document) give = await lane.turn(ticket);
           else await share();
           // `give` is idempotent: the finally also covers a reader that stops (a closed download).
           try {

@@ -312,7 +312,7 @@ describe('the monthly sheet from the query store', () => {
 });
 
 describe('documents in turn', () => {
-  it('writes one chunk of one document per turn of the event loop, a page going past them, and a document closed half-way giving its turn on', async () => {
+  it('writes one chunk of one document per turn of the event loop, the oldest document first, a page going past them, and a document closed half-way giving its turn on', async () => {
     const WORKERS = 300;
     const f = await fixture(Array.from({ length: WORKERS }, (_, i) => worker(i + 1, `班组${i % 3}`)));
     const drafts: PunchDraft[] = [];
@@ -357,6 +357,9 @@ describe('documents in turn', () => {
     for (let i = 1; i < starts.length; i++) {
       if (starts[i] !== 'T') expect(starts[i - 1], events.join(' ')).toBe('T');
     }
+    // One document after the other, each to its end: B's first rows come after A's last, C's after B's.
+    expect(events.indexOf('B0'), events.join(' ')).toBeGreaterThan(events.indexOf('A:end'));
+    expect(events.indexOf('C0'), events.join(' ')).toBeGreaterThan(events.indexOf('B:end'));
     // The page does not wait for the documents.
     expect(events.indexOf('P:end')).toBeLessThan(events.indexOf('A:end'));
     expect(events.indexOf('P:end')).toBeLessThan(events.indexOf('C:end'));
