@@ -13,6 +13,7 @@ import { EXCEL_ASSET } from './excel-asset';
 import { type Arch, baseBinary } from './node-base';
 import { makeExecutable } from './sea';
 import { SERIAL_ADDON_ASSET } from './serial-addon';
+import { SHEET_WRITER_ASSET } from './sheet-writer-asset';
 import { SQLITE_ADDON_ASSET } from './sqlite-addon';
 import { sqliteAddonFor } from './sqlite-native';
 import { webAssets } from './web-assets';
@@ -67,7 +68,7 @@ export async function buildBinaries(options: BuildOptions = {}): Promise<BuiltBi
   const excel = await bundleExcel({ root: ROOT, outDir: workDir });
   const web = webAssets(ROOT);
   log(
-    `bundle ${bundled.file} (${kb(statSync(bundled.file).size)}), exceljs (${kb(statSync(excel).size)}), ${Object.keys(web).length} web asset(s)`,
+    `bundle ${bundled.file} (${kb(statSync(bundled.file).size)}), sheet writer (${kb(statSync(bundled.sheetWriter).size)}), exceljs (${kb(statSync(excel).size)}), ${Object.keys(web).length} web asset(s)`,
   );
 
   const built: BuiltBinary[] = [];
@@ -91,6 +92,7 @@ export async function buildBinaries(options: BuildOptions = {}): Promise<BuiltBi
       assets: {
         ...web,
         [EXCEL_ASSET]: excel,
+        [SHEET_WRITER_ASSET]: bundled.sheetWriter,
         ...addonAssets(SERIAL_ADDON_ASSET, addon, workDir, arch),
         ...addonAssets(SQLITE_ADDON_ASSET, sqliteAddons.get(arch)!, workDir, arch),
       },

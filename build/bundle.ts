@@ -5,9 +5,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
+import { SHEET_WRITER_ASSET } from './sheet-writer-asset';
 
 export interface BundleResult {
   readonly file: string;
+  /** The sheet writer's thread, beside it (`SHEET_WRITER_ASSET`). */
+  readonly sheetWriter: string;
   readonly warnings: readonly string[];
 }
 
@@ -106,11 +109,46 @@ export async function bundle(options: {
     plugins: [
       serialAddonPlugin(join(options.root, 'build')),
       excelAssetPlugin(join(options.root, 'build')),
+      sheetWriterPlugin(join(options.root, 'build')),
       absentOptionalPlugin(),
     ],
   });
   writeFileSync(file, asciiOnly(readFileSync(file, 'utf8')));
-  return { file, warnings: result.warnings.map((w) => `${w.location?.file ?? ''}: ${w.text}`) };
+  // Beside the bundle, where the bundle run by plain node starts its thread from.
+  const sheetWriter = await bundleSheetWriter(options);
+  return {
+    file,
+    sheetWriter,
+    warnings: result.warnings.map((w) => `${w.location?.file ?? ''}: ${w.text}`),
+  };
+}
+
+/** The sheet writer's thread starts from its own bundle (build/sheet-writer-asset.ts), not with tsx. */
+function sheetWriterPlugin(buildDir: string): Plugin {
+  return {
+    name: 'sheet-writer-source',
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter: /[\\/]sheet-writer-source$/ }, () => ({
+        path: join(buildDir, 'sheet-writer-asset.ts'),
+      }));
+    },
+  };
+}
+
+/**
+ * The sheet writer's thread (gateway/web/sheet-writer-thread.ts) as a bundle of its own, the SEA
+ * asset `sheet-writer.cjs`; exceljs in it comes from the exceljs asset, as in the gateway's bundle.
+ */
+export async function bundleSheetWriter(options: { root: string; outDir: string }): Promise<string> {
+  const file = join(options.outDir, SHEET_WRITER_ASSET);
+  await build({
+    entryPoints: [join(options.root, 'gateway', 'web', 'sheet-writer-thread.ts')],
+    outfile: file,
+    ...SINGLE_FILE,
+    plugins: [excelAssetPlugin(join(options.root, 'build')), absentOptionalPlugin()],
+  });
+  writeFileSync(file, asciiOnly(readFileSync(file, 'utf8')));
+  return file;
 }
 
 /** exceljs, its main module or its streaming writer, as the gateway imports them. */

@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ServerType } from '@hono/node-server';
-import type { Context } from 'hono';
 import type { GatewayConfig, TerminalConfig } from '../config/schema';
 import { systemClock } from '../lib/clock';
 import { EventBus } from './events';
@@ -39,6 +38,7 @@ import { loopbackHealthUrl } from './update/trial';
 import { RESTART_EXIT_CODE } from './update/updater';
 import { UpstreamSet } from './upstreams/upstream-set';
 import { VERSION } from './version';
+import type { MountedPage } from './web/mount';
 
 export interface GatewayOptions {
   readonly clock?: ClockSource;
@@ -88,6 +88,7 @@ export class Gateway {
   private readonly clock: ClockSource;
   private parts: Parts | undefined;
   private server: ServerType | undefined;
+  private page: MountedPage | undefined;
   private boundPort: number | undefined;
 
   constructor(
@@ -123,7 +124,7 @@ export class Gateway {
     await parts.terminals.install(config.terminals);
     await parts.upstreams.start();
 
-    let page: { signedIn(c: Context): boolean } | undefined;
+    let page: MountedPage | undefined;
     const app = createHttpApp({
       health: () => parts.health.report(),
       metrics: this.metrics,
@@ -153,6 +154,7 @@ export class Gateway {
       },
       logger.child({ part: 'web' }),
     );
+    this.page = page;
     const { server, port } = await listen(app, config.http.host, this.options.httpPort ?? config.http.port);
     this.server = server;
     this.boundPort = port;
@@ -192,6 +194,7 @@ export class Gateway {
     await parts.upstreams.stop();
     await parts.cursors.close();
     if (this.server) await closeServer(this.server);
+    await this.page?.stop();
     parts.pipeline.stop();
     await parts.reports.stop();
     parts.documentsHeap.stop();

@@ -6,10 +6,11 @@
  * beside the running gateway. The last line is `self-check ok <version>`, which the updater reads.
  */
 import { createHash } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import { DateTime } from 'luxon';
+import pino from 'pino';
 import smCrypto from 'sm-crypto';
 import { validateConfig } from '../../config/load';
+import type { AttendanceSheet } from '../reports/attendance';
 import { VERSION } from '../version';
 import { ASSET_MANIFEST, readAsset } from '../web/assets';
 import { elfArchOf } from './elf';
@@ -65,24 +66,32 @@ const CHECKS: ReadonlyArray<readonly [string, () => Promise<string>]> = [
   [
     'excel files',
     async () => {
-      // exceljs is an asset of its own in the binary (build/excel-asset.ts): write one sheet and read it back.
-      const writerModule = (await import('exceljs/lib/stream/xlsx/workbook-writer.js')) as unknown as {
-        default: typeof import('exceljs').stream.xlsx.WorkbookWriter;
-      };
-      const out = new PassThrough();
-      const chunks: Buffer[] = [];
-      out.on('data', (chunk: Buffer) => chunks.push(chunk));
-      const workbook = new writerModule.default({ stream: out, useStyles: true, useSharedStrings: false });
-      workbook.addWorksheet('self-check').addRow(['self-check', 1]).commit();
-      await workbook.commit();
+      // The sheets' files are written in a thread of their own, started from an asset of its own
+      // (build/sheet-writer-asset.ts), with exceljs from another (build/excel-asset.ts): write a
+      // sheet through that thread as a download does, and read it back.
+      const { SheetFileWriters } = await import('../web/sheet-writers');
+      const writers = new SheetFileWriters({ logger: pino({ level: 'silent' }) });
+      const chunks: Uint8Array[] = [];
+      try {
+        const sheet = oneRowSheet();
+        for await (const chunk of writers.stream(sheet, 'monthly', {
+          lang: 'en',
+          siteName: 'self-check',
+          timezone: 'UTC',
+        }))
+          chunks.push(chunk);
+        if (writers.writingInProcess) throw new Error("the sheet writer's thread did not run");
+      } finally {
+        await writers.stop();
+      }
       const excel = (await import('exceljs')) as unknown as { default?: typeof import('exceljs') };
       const read = new (excel.default ?? (excel as unknown as typeof import('exceljs'))).Workbook();
       // exceljs declares its own `Buffer` (an ArrayBuffer); it takes Node's at run time.
       await read.xlsx.load(Buffer.concat(chunks) as unknown as ArrayBuffer);
-      const cell = read.worksheets[0]?.getRow(1).getCell(1).value;
+      const cell = read.worksheets[0]?.getRow(3).getCell(1).value;
       if (cell !== 'self-check')
         throw new Error(`an .xlsx written and read back held ${JSON.stringify(cell)}`);
-      return 'an .xlsx written and read back';
+      return "an .xlsx written in the sheet writer's thread and read back";
     },
   ],
   [
@@ -160,4 +169,28 @@ export async function runSelfCheck(
   }
   out(failed === 0 ? `self-check ok ${VERSION}` : `self-check failed: ${failed} problem(s)`);
   return failed === 0 ? 0 : 1;
+}
+
+/** A month's sheet of one worker, as the attendance sheets give it. */
+function oneRowSheet(): AttendanceSheet {
+  const dates = ['2026-01-01'];
+  return {
+    period: '2026-01',
+    dates,
+    workerCount: 1,
+    teams: [{ team: '', workers: 1 }],
+    complete: true,
+    async *rows() {
+      yield {
+        workerId: 'self-check',
+        name: 'self-check',
+        pin: '1',
+        team: '',
+        employer: '',
+        days: [{ date: dates[0]!, hours: 8, present: true, open: false, anomalies: [] }],
+        daysPresent: 1,
+        totalHours: 8,
+      };
+    },
+  };
 }

@@ -18,6 +18,7 @@ import { reportRoutes } from './report-routes';
 import { uploadLimit } from './security';
 import { sessionRoutes } from './session-routes';
 import { setupRoutes } from './setup-routes';
+import { SheetFileWriters } from './sheet-writers';
 import { terminalRoutes } from './terminal-routes';
 import { UpstreamErrorLog } from './upstream-errors';
 import { upstreamRoutes } from './upstream-routes';
@@ -28,7 +29,8 @@ export interface WebApp {
   readonly app: Hono<GuardEnv>;
   /** Loads the password (the punches come from the query store, a part of its own). */
   start(): Promise<void>;
-  stop(): void;
+  /** Ends the sheet writer's thread. */
+  stop(): Promise<void>;
   /** Whether a request carries a logged-in session. */
   signedIn(c: Context): boolean;
 }
@@ -46,6 +48,7 @@ export function createWebApp(given: WebDeps): WebApp {
   const jobs = new EnrolmentJobs(deps);
   // What a POST about a worker leaves for their page (post/redirect/get), shared by both route files.
   const workerNotices = new Flash<WorkerNotice>();
+  const sheetWriters = new SheetFileWriters({ logger: deps.logger.child({ part: 'sheet-writer' }) });
   const app = new Hono<GuardEnv>();
 
   // Security headers and the Host check come first, from the gateway's HTTP app it is mounted on.
@@ -67,7 +70,7 @@ export function createWebApp(given: WebDeps): WebApp {
   app.route('/terminals', terminalRoutes(deps));
   app.route('/upstreams', upstreamRoutes(deps, errors));
   app.route('/', musterRoutes(deps));
-  app.route('/', reportRoutes(deps));
+  app.route('/', reportRoutes(deps, sheetWriters));
   registerApiRoutes(app, deps);
 
   return {
@@ -75,7 +78,7 @@ export function createWebApp(given: WebDeps): WebApp {
     start: async () => {
       await auth.load();
     },
-    stop: () => undefined,
+    stop: () => sheetWriters.stop(),
     signedIn: (c) => auth.signedIn(c),
   };
 }

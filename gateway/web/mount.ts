@@ -7,7 +7,7 @@ import { adaptGateway, type PageParts } from './gateway-adapter';
 export interface MountedPage {
   /** Whether a request carries a logged-in session (/healthz then shows everything). */
   signedIn(c: Context): boolean;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 /**

@@ -33,7 +33,8 @@ import type { WebDeps } from './port';
 import { readSheetQuery, SHEET_PAGE_ROWS, sheetMonths, sheetProblemText } from './report-params';
 import { sheetTimeFormat } from './report-time';
 import { anomalyName } from './report-words';
-import { attendanceXlsxStream, sheetFileName, warmXlsxWriter } from './report-xlsx';
+import { sheetFileName } from './sheet-file';
+import type { SheetFileWriters } from './sheet-writers';
 
 type Kind = 'monthly' | 'daily';
 const PERIOD_PARAM: Readonly<Record<Kind, 'month' | 'date'>> = { monthly: 'month', daily: 'date' };
@@ -47,16 +48,16 @@ const HTML = 'text/html; charset=UTF-8';
  * the guard (a session; the API also the bearer token). Pages, files and JSON are streamed as the
  * report yields its rows.
  */
-export function reportRoutes(deps: WebDeps): PageRoutes {
+export function reportRoutes(deps: WebDeps, writers: SheetFileWriters): PageRoutes {
   const routes = new Hono<GuardEnv>();
   routes.get('/reports', (c) => seeOther(c, '/reports/attendance'));
   for (const kind of ['monthly', 'daily'] as const) {
     const base = kind === 'monthly' ? '/reports/attendance' : '/reports/daily';
-    routes.get(base, (c) => sheetPage(c, deps, kind, 'page'));
-    routes.get(`${base}.xlsx`, (c) => sheetPage(c, deps, kind, 'xlsx'));
+    routes.get(base, (c) => sheetPage(c, deps, writers, kind, 'page'));
+    routes.get(`${base}.xlsx`, (c) => sheetPage(c, deps, writers, kind, 'xlsx'));
     routes.get(`/api${base}`, (c) => sheetJson(c, deps, kind));
   }
-  routes.get('/reports/attendance/print', (c) => sheetPage(c, deps, 'monthly', 'print'));
+  routes.get('/reports/attendance/print', (c) => sheetPage(c, deps, writers, 'monthly', 'print'));
   return routes;
 }
 
@@ -90,7 +91,13 @@ function formValues(
   return { kind, period, team, employer, teams: groups.teams, employers: groups.employers, months };
 }
 
-async function sheetPage(c: WebContext, deps: WebDeps, kind: Kind, as: 'page' | 'xlsx' | 'print') {
+async function sheetPage(
+  c: WebContext,
+  deps: WebDeps,
+  writers: SheetFileWriters,
+  kind: Kind,
+  as: 'page' | 'xlsx' | 'print',
+) {
   const page = pageContext(c, deps.siteName);
   const opened = await open(c, deps, kind);
   if (!opened.sheet) {
@@ -104,7 +111,7 @@ async function sheetPage(c: WebContext, deps: WebDeps, kind: Kind, as: 'page' | 
   const { sheet, query } = opened;
   if (as === 'xlsx') {
     return c.body(
-      attendanceXlsxStream(sheet, kind, {
+      writers.stream(sheet, kind, {
         lang: page.lang,
         siteName: deps.siteName,
         timezone: deps.timezone,
@@ -143,7 +150,7 @@ async function sheetPage(c: WebContext, deps: WebDeps, kind: Kind, as: 'page' | 
       <DailyPage page={page} form={form} summary={summary} />
     );
   const [head, tail] = (await render(frame)).split(ROWS_MARK) as [string, string];
-  if (as === 'page') warmXlsxWriter();
+  if (as === 'page') writers.warm();
   const body = as === 'print' ? printPieces(page, sheet) : tablePieces(page, deps, sheet, kind, range);
   return c.body(streamText(head, body, tail), 200, { 'Content-Type': HTML });
 }

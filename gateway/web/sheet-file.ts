@@ -1,12 +1,13 @@
 /**
  * The attendance sheets as Excel files, written with exceljs's streaming writer (`WorkbookWriter`):
- * each row is committed (zipped and sent) as the report yields it, so a month of 5,000 workers never
- * sits in memory as a workbook. Its writer is loaded on the first download only (≈ 0.14 s and 20 MB
- * that a gateway whose manager never downloads a sheet does not pay). Why exceljs: docs/reports.md.
+ * each row is committed (zipped and sent) as it comes, so a month of 5,000 workers never sits in
+ * memory as a workbook. This runs in the sheet writer's own thread (sheet-writers.ts), which loads
+ * the writer when it starts: a gateway whose manager never downloads a sheet never loads it. Why
+ * exceljs: docs/reports.md.
  */
-import { PassThrough, Readable } from 'node:stream';
+import type { PassThrough } from 'node:stream';
 import type { Cell, Style, Worksheet } from 'exceljs';
-import { type AttendanceRow, type AttendanceSheet, maskIdNumber } from '../reports/attendance';
+import { type AttendanceRow, maskIdNumber } from '../reports/attendance';
 import type { AttendanceDay } from '../reports/day-count';
 import type { Lang } from './i18n';
 import { sheetTimeFormat } from './report-time';
@@ -17,25 +18,11 @@ type WorkbookWriterClass = typeof import('exceljs').stream.xlsx.WorkbookWriter;
 let writer: Promise<WorkbookWriterClass> | undefined;
 
 /** The streaming writer alone (exceljs-writer.d.ts): a tenth of the package's load time. Loaded once. */
-function loadWriter(): Promise<WorkbookWriterClass> {
+export function loadWriter(): Promise<WorkbookWriterClass> {
   writer ??= import('exceljs/lib/stream/xlsx/workbook-writer.js').then(
     (loaded) => (loaded as { default: WorkbookWriterClass }).default,
   );
   return writer;
-}
-
-/**
- * Loads the writer in the background once a sheet's page has been shown (its download link is on
- * it), so the first download starts at once; a gateway whose manager never opens the sheet never
- * loads it.
- */
-export function warmXlsxWriter(): void {
-  if (writer) return;
-  setTimeout(() => {
-    void loadWriter().catch(() => {
-      writer = undefined;
-    });
-  }, 50).unref();
 }
 
 /** Amber, as on the page: a day with an anomaly. */
@@ -57,21 +44,33 @@ export interface SheetFileContext {
   readonly timezone: string;
 }
 
+/** What a sheet's file says besides its rows. */
+export interface SheetFileHead extends SheetFileContext {
+  readonly kind: 'monthly' | 'daily';
+  /** `YYYY-MM` or `YYYY-MM-DD`. */
+  readonly period: string;
+  /** The sheet's dates, `YYYY-MM-DD`, one column each in a monthly file. */
+  readonly dates: readonly string[];
+}
+
+/** What the file shows of a row of the sheet (`AttendanceRow` has it). */
+export type SheetFileRow = Pick<
+  AttendanceRow,
+  'name' | 'idCardNo' | 'team' | 'employer' | 'days' | 'daysPresent' | 'totalHours'
+>;
+
 /**
- * The file's bytes as they are written. The sheet's rows are read as the zip stream is drained; a
- * failure half-way ends the stream with that error (the download breaks: never a short file that
- * looks whole).
+ * Writes the file into `out` as `rows` yields them, and ends it. A failure half-way rejects and
+ * leaves `out` to the caller to destroy (the download breaks: never a short file that looks whole).
+ * It runs in the sheet writer's thread (sheet-writer-thread.ts), or here when that cannot start.
  */
-export function attendanceXlsxStream(
-  sheet: AttendanceSheet,
-  kind: 'monthly' | 'daily',
-  context: SheetFileContext,
-): ReadableStream<Uint8Array> {
-  const out = new PassThrough();
-  void (kind === 'monthly' ? writeMonthly(out, sheet, context) : writeDaily(out, sheet, context)).catch(
-    (error: unknown) => out.destroy(error as Error),
-  );
-  return Readable.toWeb(out) as ReadableStream<Uint8Array>;
+export async function writeSheetFile(
+  out: PassThrough,
+  head: SheetFileHead,
+  rows: AsyncIterable<SheetFileRow>,
+): Promise<void> {
+  if (head.kind === 'monthly') await writeMonthly(out, head, rows);
+  else await writeDaily(out, head, rows);
 }
 
 async function openWorkbook(out: PassThrough, name: string) {
@@ -141,8 +140,8 @@ async function drained(out: PassThrough): Promise<void> {
   if (out.destroyed) throw new Error('the download was closed');
 }
 
-async function writeMonthly(out: PassThrough, sheet: AttendanceSheet, context: SheetFileContext) {
-  const { lang } = context;
+async function writeMonthly(out: PassThrough, sheet: SheetFileHead, rows: AsyncIterable<SheetFileRow>) {
+  const { lang } = sheet;
   const { workbook, worksheet } = await openWorkbook(out, reportSay(lang, 'sheetName'));
   const days = sheet.dates.length;
   const columns = LEAD_COLUMNS + days + 2;
@@ -157,7 +156,7 @@ async function writeMonthly(out: PassThrough, sheet: AttendanceSheet, context: S
   ];
   titleRow(
     worksheet,
-    reportSay(lang, 'sheetTitle', { site: context.siteName, month: monthTitle(lang, sheet.period) }),
+    reportSay(lang, 'sheetTitle', { site: sheet.siteName, month: monthTitle(lang, sheet.period) }),
     columns,
   );
   headerRow(worksheet, [
@@ -168,7 +167,7 @@ async function writeMonthly(out: PassThrough, sheet: AttendanceSheet, context: S
     reportSay(lang, 'totalHours'),
   ]);
   let n = 0;
-  for await (const r of sheet.rows(undefined, { document: true })) {
+  for await (const r of rows) {
     const values: Array<string | number | undefined> = leadCells(r, lang);
     for (const day of r.days) values.push(dayValue(day));
     values.push(r.daysPresent, r.totalHours);
@@ -186,8 +185,8 @@ async function writeMonthly(out: PassThrough, sheet: AttendanceSheet, context: S
   await workbook.commit();
 }
 
-async function writeDaily(out: PassThrough, sheet: AttendanceSheet, context: SheetFileContext) {
-  const { lang, timezone } = context;
+async function writeDaily(out: PassThrough, sheet: SheetFileHead, rows: AsyncIterable<SheetFileRow>) {
+  const { lang, timezone } = sheet;
   const time = sheetTimeFormat(timezone);
   const { workbook, worksheet } = await openWorkbook(out, reportSay(lang, 'dailySheetName'));
   worksheet.columns = [
@@ -202,7 +201,7 @@ async function writeDaily(out: PassThrough, sheet: AttendanceSheet, context: She
   ];
   titleRow(
     worksheet,
-    reportSay(lang, 'dailySheetTitle', { site: context.siteName, date: dateTitle(lang, sheet.period) }),
+    reportSay(lang, 'dailySheetTitle', { site: sheet.siteName, date: dateTitle(lang, sheet.period) }),
     8,
   );
   headerRow(worksheet, [
@@ -213,7 +212,7 @@ async function writeDaily(out: PassThrough, sheet: AttendanceSheet, context: She
     reportSay(lang, 'anomalies'),
   ]);
   let n = 0;
-  for await (const r of sheet.rows(undefined, { document: true })) {
+  for await (const r of rows) {
     const day = r.days[0]!;
     const values: Array<string | number | undefined> = [
       ...leadCells(r, lang),
@@ -242,7 +241,7 @@ function leadHeader(lang: Lang): string[] {
 }
 
 /** Name, masked ID number, team, employer: text, never a formula (a name starting "=" stays a name). */
-function leadCells(r: AttendanceRow, lang: Lang): string[] {
+function leadCells(r: SheetFileRow, lang: Lang): string[] {
   return [r.name, maskIdNumber(r.idCardNo), r.team || reportSay(lang, 'noTeam'), r.employer];
 }
 
