@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
+import { EXCEL_MODULES } from './excel-asset';
 import { SHEET_WRITER_ASSET } from './sheet-writer-asset';
 
 export interface BundleResult {
@@ -151,8 +152,8 @@ export async function bundleSheetWriter(options: { root: string; outDir: string 
   return file;
 }
 
-/** exceljs, its main module or its streaming writer, as the gateway imports them. */
-const EXCELJS = /^exceljs(\/lib\/stream\/xlsx\/workbook-writer\.js)?$/;
+/** exceljs's modules the gateway imports (`EXCEL_MODULES`). */
+const EXCELJS = /^exceljs(\/lib\/.*)?$/;
 
 /**
  * In the main bundle, exceljs is a stub that takes it from the binary's own asset on first use
@@ -163,13 +164,16 @@ function excelAssetPlugin(buildDir: string): Plugin {
     name: 'exceljs-asset',
     setup(pluginBuild) {
       pluginBuild.onResolve({ filter: EXCELJS }, (args) => ({ path: args.path, namespace: 'exceljs-asset' }));
-      pluginBuild.onLoad({ filter: /.*/, namespace: 'exceljs-asset' }, (args) => ({
-        contents: `module.exports = require(${JSON.stringify(join(buildDir, 'excel-asset.ts'))}).excelFromAsset().${
-          args.path === 'exceljs' ? 'ExcelJS' : 'WorkbookWriter'
-        };`,
-        loader: 'js',
-        resolveDir: buildDir,
-      }));
+      pluginBuild.onLoad({ filter: /.*/, namespace: 'exceljs-asset' }, (args) => {
+        const name = (EXCEL_MODULES as Record<string, string>)[args.path];
+        if (!name)
+          throw new Error(`${args.path}: not among the exceljs modules the asset has (EXCEL_MODULES)`);
+        return {
+          contents: `module.exports = require(${JSON.stringify(join(buildDir, 'excel-asset.ts'))}).excelFromAsset().${name};`,
+          loader: 'js',
+          resolveDir: buildDir,
+        };
+      });
     },
   };
 }
@@ -183,10 +187,9 @@ export async function bundleExcel(options: { root: string; outDir: string }): Pr
   const file = join(options.outDir, 'exceljs.cjs');
   await build({
     stdin: {
-      contents: `module.exports = {
-        get ExcelJS() { return require('exceljs'); },
-        get WorkbookWriter() { return require('exceljs/lib/stream/xlsx/workbook-writer.js'); },
-      };`,
+      contents: `module.exports = {${Object.entries(EXCEL_MODULES)
+        .map(([path, name]) => `get ${name}() { return require(${JSON.stringify(path)}); }`)
+        .join(',')}};`,
       resolveDir: options.root,
       loader: 'js',
     },

@@ -17,11 +17,19 @@ import { insideSea } from './embedded-addon';
 
 export const EXCEL_ASSET = 'exceljs.cjs';
 
-/** What the asset's `module.exports` holds: the package's main module and its streaming writer. */
-export interface ExcelAsset {
-  readonly ExcelJS: unknown;
-  readonly WorkbookWriter: unknown;
-}
+/**
+ * The modules of exceljs the gateway imports, by the name it imports them with: the package's main
+ * module, its streaming writer, and the two the sheet writer speeds notes up in (sheet-notes.ts).
+ * The asset's `module.exports` has a getter for each, each set up on first use.
+ */
+export const EXCEL_MODULES = {
+  exceljs: 'ExcelJS',
+  'exceljs/lib/stream/xlsx/workbook-writer.js': 'WorkbookWriter',
+  'exceljs/lib/stream/xlsx/sheet-comments-writer.js': 'SheetCommentsWriter',
+  'exceljs/lib/doc/note.js': 'Note',
+} as const;
+
+export type ExcelAsset = { readonly [name in (typeof EXCEL_MODULES)[keyof typeof EXCEL_MODULES]]: unknown };
 
 let loaded: ExcelAsset | undefined;
 
@@ -46,12 +54,8 @@ function runAsset(): ExcelAsset {
 
 function fromCheckout(): ExcelAsset {
   const load = createRequire(join(process.cwd(), 'package.json'));
-  return {
-    get ExcelJS() {
-      return load('exceljs');
-    },
-    get WorkbookWriter() {
-      return load('exceljs/lib/stream/xlsx/workbook-writer.js');
-    },
-  };
+  const modules = {} as Record<string, unknown>;
+  for (const [path, name] of Object.entries(EXCEL_MODULES))
+    Object.defineProperty(modules, name, { get: () => load(path), enumerable: true });
+  return modules as ExcelAsset;
 }

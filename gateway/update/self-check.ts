@@ -88,10 +88,14 @@ const CHECKS: ReadonlyArray<readonly [string, () => Promise<string>]> = [
       const read = new (excel.default ?? (excel as unknown as typeof import('exceljs'))).Workbook();
       // exceljs declares its own `Buffer` (an ArrayBuffer); it takes Node's at run time.
       await read.xlsx.load(Buffer.concat(chunks) as unknown as ArrayBuffer);
-      const cell = read.worksheets[0]?.getRow(3).getCell(1).value;
+      const row = read.worksheets[0]?.getRow(3);
+      const cell = row?.getCell(1).value;
       if (cell !== 'self-check')
         throw new Error(`an .xlsx written and read back held ${JSON.stringify(cell)}`);
-      return "an .xlsx written in the sheet writer's thread and read back";
+      // The second day's note, written from a template (web/sheet-notes.ts).
+      const note = JSON.stringify(row?.getCell(6).note ?? null);
+      if (!note.includes('Missing out')) throw new Error(`the anomaly's note read back as ${note}`);
+      return "an .xlsx with a note written in the sheet writer's thread and read back";
     },
   ],
   [
@@ -171,9 +175,9 @@ export async function runSelfCheck(
   return failed === 0 ? 0 : 1;
 }
 
-/** A month's sheet of one worker, as the attendance sheets give it. */
+/** A month's sheet of one worker and two days, the second "missing out", as the sheets give it. */
 function oneRowSheet(): AttendanceSheet {
-  const dates = ['2026-01-01'];
+  const dates = ['2026-01-01', '2026-01-02'];
   return {
     period: '2026-01',
     dates,
@@ -187,8 +191,11 @@ function oneRowSheet(): AttendanceSheet {
         pin: '1',
         team: '',
         employer: '',
-        days: [{ date: dates[0]!, hours: 8, present: true, open: false, anomalies: [] }],
-        daysPresent: 1,
+        days: [
+          { date: dates[0]!, hours: 8, present: true, open: false, anomalies: [] },
+          { date: dates[1]!, hours: 0, present: true, open: false, anomalies: ['missingOut'] },
+        ],
+        daysPresent: 2,
         totalHours: 8,
       };
     },

@@ -9,3 +9,27 @@ declare module 'exceljs/lib/stream/xlsx/workbook-writer.js' {
   const WorkbookWriter: typeof stream.xlsx.WorkbookWriter;
   export = WorkbookWriter;
 }
+
+/** exceljs's cell note (sheet-notes.ts shares its merged model per text). */
+declare module 'exceljs/lib/doc/note.js' {
+  const Note: { prototype: object };
+  export = Note;
+}
+
+/** exceljs's streaming writer of a worksheet's notes (sheet-notes.ts writes them from templates). */
+declare module 'exceljs/lib/stream/xlsx/sheet-comments-writer.js' {
+  const SheetCommentsWriter: {
+    prototype: {
+      _writeComment(
+        this: { commentsStream: { write(xml: string): unknown }; vmlStream: { write(xml: string): unknown } },
+        comment: {
+          readonly note: object;
+          readonly ref: string;
+          readonly refAddress: { readonly row: number; readonly col: number };
+        },
+        index: number,
+      ): void;
+    };
+  };
+  export = SheetCommentsWriter;
+}

@@ -12,17 +12,34 @@ import type { AttendanceDay } from '../reports/day-count';
 import type { Lang } from './i18n';
 import { sheetTimeFormat } from './report-time';
 import { anomalyList, dateTitle, monthTitle, reportSay } from './report-words';
+import { speedUpNotes } from './sheet-notes';
 
 type WorkbookWriterClass = typeof import('exceljs').stream.xlsx.WorkbookWriter;
 
 let writer: Promise<WorkbookWriterClass> | undefined;
 
-/** The streaming writer alone (exceljs-writer.d.ts): a tenth of the package's load time. Loaded once. */
+/**
+ * The streaming writer alone (exceljs-writer.d.ts): a tenth of the package's load time. Loaded
+ * once, with its notes written from templates (sheet-notes.ts).
+ */
 export function loadWriter(): Promise<WorkbookWriterClass> {
-  writer ??= import('exceljs/lib/stream/xlsx/workbook-writer.js').then(
-    (loaded) => (loaded as { default: WorkbookWriterClass }).default,
-  );
+  writer ??= Promise.all([
+    import('exceljs/lib/stream/xlsx/workbook-writer.js'),
+    import('exceljs/lib/doc/note.js'),
+    import('exceljs/lib/stream/xlsx/sheet-comments-writer.js'),
+  ]).then(([loaded, note, comments]) => {
+    if (process.env.EDGE_GATEWAY_EXCEL_NOTES !== 'exceljs')
+      speedUpNotes(defaultOf(note), defaultOf(comments));
+    return defaultOf(loaded) as WorkbookWriterClass;
+  });
   return writer;
+}
+
+/** A CommonJS module's export, whichever way the loader hands it over. */
+function defaultOf<T>(loaded: T | { default: T }): T {
+  return typeof loaded === 'object' && loaded !== null && 'default' in loaded
+    ? loaded.default
+    : (loaded as T);
 }
 
 /** Amber, as on the page: a day with an anomaly. */
