@@ -147,6 +147,12 @@ export interface SheetCoverage {
   readonly pending: ReadonlySet<string>;
   /** Each of the grid's dates without a punch: one object shared by every worker's row. */
   readonly empty: readonly AttendanceDay[];
+  /**
+   * The cached days read so far, one frozen object per date and packed value, shared by every row
+   * that has it: a month is 155,000 days of a few hundred kinds, and as an object each they were a
+   * tenth of a month's document and much of its garbage. Its documents' writers key on them too.
+   */
+  readonly counted: Map<number, AttendanceDay>;
 }
 
 /** A day of punches by worker key, as read for the fill. */
@@ -278,6 +284,7 @@ export class DayCache {
       end: hi,
       pending,
       empty: grid.dates.map((d) => Object.freeze(emptyDay(d))),
+      counted: new Map(),
     };
   }
 
@@ -299,7 +306,17 @@ export class DayCache {
       for (let k = 0; k < values.length; k++) {
         const v = values[k]!;
         const date = cover.first + k;
-        days[k] = v === 0 ? cover.empty[date]! : dayFromRow(grid.dates[date]!, ...unpackDay(v));
+        if (v === 0) {
+          days[k] = cover.empty[date]!;
+          continue;
+        }
+        const key = date * 65_536 + v;
+        let day = cover.counted.get(key);
+        if (!day) {
+          day = Object.freeze(dayFromRow(grid.dates[date]!, ...unpackDay(v)));
+          cover.counted.set(key, day);
+        }
+        days[k] = day;
       }
       byWorker.set(id, days);
     }

@@ -9,6 +9,8 @@ import type { Child } from 'hono/jsx';
 import type { AttendanceRow } from '../../reports/attendance';
 import type { AttendanceDay } from '../../reports/day-count';
 import { assetUrl } from '../assets';
+import { DayTexts } from '../day-texts';
+import type { Lang } from '../i18n';
 import { Layout, type PageContext, t } from '../layout';
 import { sheetQueryString } from '../report-params';
 import { anomalyList, anomalyName, dateTitle, monthTitle, reportSay } from '../report-words';
@@ -446,24 +448,32 @@ export function PrintTeamStart(props: { page: PageContext; team: string; workers
   );
 }
 
-export function printRowHtml(page: PageContext, row: AttendanceRow, idNumber: string): string {
+export function printRowHtml(
+  page: PageContext,
+  row: AttendanceRow,
+  idNumber: string,
+  dayTexts = new DayTexts(),
+): string {
   const { lang } = page;
+  const cell = (day: AttendanceDay) => printDayHtml(lang, day);
   let cells = '';
-  for (const day of row.days) {
-    if (day.anomalies.length > 0) {
-      const short = day.anomalies.map((a) => anomalyName(lang, a, true)).join(lang === 'en' ? ', ' : '、');
-      cells +=
-        `<td class="d a" title="${escapeHtml(anomalyList(lang, day.anomalies))}">` +
-        `${hoursText(day.hours)}<small>${escapeHtml(short)}</small></td>`;
-    } else {
-      cells += `<td class="d">${day.present || day.open ? hoursText(day.hours) : ''}</td>`;
-    }
-  }
+  for (const day of row.days) cells += dayTexts.of(day, cell);
   return (
     `<tr data-worker="${escapeHtml(row.workerId)}"><td class="who">${escapeHtml(row.name)}</td>` +
     `<td class="id">${escapeHtml(idNumber)}</td><td class="employer">${escapeHtml(row.employer)}</td>${cells}` +
     `<td class="n">${row.daysPresent}</td><td class="n">${hoursText(row.totalHours)}</td></tr>`
   );
+}
+
+function printDayHtml(lang: Lang, day: AttendanceDay): string {
+  if (day.anomalies.length > 0) {
+    const short = day.anomalies.map((a) => anomalyName(lang, a, true)).join(lang === 'en' ? ', ' : '、');
+    return (
+      `<td class="d a" title="${escapeHtml(anomalyList(lang, day.anomalies))}">` +
+      `${hoursText(day.hours)}<small>${escapeHtml(short)}</small></td>`
+    );
+  }
+  return `<td class="d">${day.present || day.open ? hoursText(day.hours) : ''}</td>`;
 }
 
 /** The end of a team's table, and the line its leader signs. */
