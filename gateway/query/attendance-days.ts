@@ -254,14 +254,38 @@ export class AttendanceDayTable {
   }
 
   /**
-   * Every worker's punches in [fromMs, toMs) as [worker id, at_ms, 1 for out], by time then journal
-   * order: one range of `punch_at` (a day's sheet: three days, ≈ 10 ms at 5,000 workers).
+   * Every worker's punches in [fromMs, toMs) by worker id, each worker's as [at_ms, 1 for out, at_ms,
+   * …] in time then journal order: one range of `punch_at` (a day's sheet: three days, ≈ 30,000
+   * punches at 5,000 workers). Grouped as they are read, without an array per punch: as [id, at_ms,
+   * out] rows, then objects by worker, a day's sheet took 40–60 ms of the loop to open under load.
    */
-  workerPunchesByTime(fromMs: number, toMs: number): Array<[string, number, number]> {
-    const rows = this.punchesByTime(fromMs, toMs) as unknown as Array<[number | string, number, number]>;
+  punchesByWorkerOverTime(fromMs: number, toMs: number): Map<string, number[]> {
+    const byKey = new Map<number, number[]>();
+    const add = (key: number, atMs: number, out: number) => {
+      const list = byKey.get(key);
+      if (list) list.push(atMs, out);
+      else byKey.set(key, [atMs, out]);
+    };
+    const maxKey = (this.stmt('SELECT max(key) FROM worker').pluck().get() as number | null) ?? 0;
+    if (toMs - fromMs >= 2 ** 32 || maxKey >= PACKED_KEYS) {
+      for (const [key, atMs, out] of this.punchesByTime(fromMs, toMs)) add(key, atMs, out);
+    } else {
+      const packed = this.stmt(
+        `SELECT (at_ms - ?) * ${PACKED_KEYS * 2} + worker * 2 + (kind & 1) FROM punch
+         WHERE at_ms >= ? AND at_ms < ? AND worker IS NOT NULL ORDER BY at_ms, seq`,
+      )
+        .pluck()
+        .all(fromMs, fromMs, toMs) as number[];
+      for (const v of packed) {
+        const at = Math.floor(v / (PACKED_KEYS * 2));
+        const rest = v - at * PACKED_KEYS * 2;
+        add(rest >> 1, fromMs + at, rest & 1);
+      }
+    }
     // Ids from memory, not a join (a third of the query's time): a worker's key never changes.
-    for (const row of rows) row[0] = this.idOf(row[0] as number);
-    return rows as Array<[string, number, number]>;
+    const byId = new Map<string, number[]>();
+    for (const [key, list] of byKey) byId.set(this.idOf(key), list);
+    return byId;
   }
 
   private idOf(key: number): string {

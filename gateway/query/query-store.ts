@@ -206,9 +206,9 @@ export class QueryStore implements PunchReader {
     return this.guard((s) => s.days.punchesAfter(afterSeq, limit), []);
   }
 
-  /** Reports: every worker's punches in [fromMs, toMs) by time ([worker id, at_ms, out]; a few days). */
-  workerPunchesByTime(fromMs: number, toMs: number): Array<[string, number, number]> {
-    return this.guard((s) => s.days.workerPunchesByTime(fromMs, toMs), []);
+  /** Reports: every worker's punches in [fromMs, toMs) by worker ([at_ms, out, …] in time order; a few days). */
+  punchesByWorkerOverTime(fromMs: number, toMs: number): Map<string, number[]> {
+    return this.guard((s) => s.days.punchesByWorkerOverTime(fromMs, toMs), new Map());
   }
 
   /** Reports: which of these workers have a punch in [fromMs, toMs) (a probe each). */

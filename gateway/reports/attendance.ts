@@ -26,8 +26,11 @@ import { ExportLane } from './export-lane';
 export interface AttendancePunchSource {
   /** Caught up with the journal at least once (before that, the sheet may miss punches). */
   readonly isReady: boolean;
-  /** Every worker's punches in [fromMs, toMs) as [worker id, at_ms, 1 for out], by time then journal order. */
-  workerPunchesByTime(fromMs: number, toMs: number): Iterable<readonly [string, number, number]>;
+  /**
+   * Every worker's punches in [fromMs, toMs) by worker id, each worker's as [at_ms, 1 for out, at_ms,
+   * …] in time then journal order.
+   */
+  punchesByWorkerOverTime(fromMs: number, toMs: number): ReadonlyMap<string, readonly number[]>;
   /** Which of these workers have a punch in [fromMs, toMs). */
   workersPunchingAmong(ids: readonly string[], fromMs: number, toMs: number): readonly string[];
   /** Ids with punches that the roster does not list. */
@@ -282,9 +285,7 @@ export class AttendanceReports implements AttendanceSheets {
     // workers, ≈ 30 ms): quicker than a lookup per worker, and it says who worked that day. Read
     // 6 hours at a time with the loop given back between them, each turn waited behind the
     // documents' chunks under load: the daily page's p95 doubled (198 → 387 ms, docs/reports.md).
-    const dayPunches = monthly
-      ? undefined
-      : byWorker(punches.workerPunchesByTime(bounds[0]!, bounds.at(-1)!));
+    const dayPunches = monthly ? undefined : punches.punchesByWorkerOverTime(bounds[0]!, bounds.at(-1)!);
     // Counted days only: a worker whose one punch is the next month's first morning is not in this month.
     const ids = dayPunches
       ? workersOn(dayPunches, bounds[1]!, bounds.at(-2)!)
@@ -305,7 +306,7 @@ export class AttendanceReports implements AttendanceSheets {
       else teams.push({ team, workers: 1 });
     }
     const count: (ids: readonly string[]) => Map<string, AttendanceDay[]> = dayPunches
-      ? (ids) => new Map(ids.map((id) => [id, countDays(dayPunches.get(id) ?? [], grid, rules)]))
+      ? (ids) => new Map(ids.map((id) => [id, countDays(sheetPunches(dayPunches.get(id)), grid, rules)]))
       : this.monthCounter(grid, rules);
     const lane = this.lane;
     return {
@@ -414,15 +415,27 @@ function byWorker(rows: Iterable<readonly [string, number, number]>): Map<string
   return found;
 }
 
-/** The workers with a punch in [fromMs, toMs). */
-function workersOn(
-  punches: ReadonlyMap<string, readonly SheetPunch[]>,
-  fromMs: number,
-  toMs: number,
-): string[] {
+/** The workers with a punch in [fromMs, toMs), of punches as `punchesByWorkerOverTime` gives them. */
+function workersOn(punches: ReadonlyMap<string, readonly number[]>, fromMs: number, toMs: number): string[] {
   const ids: string[] = [];
-  for (const [id, list] of punches) if (list.some((p) => p.atMs >= fromMs && p.atMs < toMs)) ids.push(id);
+  for (const [id, flat] of punches) {
+    for (let i = 0; i < flat.length; i += 2) {
+      if (flat[i]! >= fromMs && flat[i]! < toMs) {
+        ids.push(id);
+        break;
+      }
+    }
+  }
   return ids;
+}
+
+/** A worker's punches as `punchesByWorkerOverTime` gives them ([at_ms, out, …]), as the counting takes them. */
+function sheetPunches(flat: readonly number[] | undefined): SheetPunch[] {
+  const list: SheetPunch[] = [];
+  if (flat)
+    for (let i = 0; i < flat.length; i += 2)
+      list.push({ atMs: flat[i]!, direction: flat[i + 1] ? 'out' : 'in' });
+  return list;
 }
 
 /** A monthly sheet's day: no first-in or last-out time. */

@@ -74,12 +74,14 @@ const CHECKS: ReadonlyArray<readonly [string, () => Promise<string>]> = [
       const chunks: Uint8Array[] = [];
       try {
         const sheet = oneRowSheet();
-        for await (const chunk of writers.stream(sheet, 'monthly', {
+        const file = {
+          format: 'xlsx',
+          kind: 'monthly',
           lang: 'en',
           siteName: 'self-check',
           timezone: 'UTC',
-        }))
-          chunks.push(chunk);
+        } as const;
+        for await (const chunk of writers.stream(sheet, file)) chunks.push(chunk);
         if (writers.writingInProcess) throw new Error("the sheet writer's thread did not run");
       } finally {
         await writers.stop();

@@ -9,7 +9,7 @@ import type { SheetFileRow } from './sheet-file';
 
 export interface PackedRows {
   readonly count: number;
-  /** Per row: name, ID number ('' for none), team, employer. */
+  /** Per row: worker id, PIN, name, ID number ('' for none), team, employer. */
   readonly text: readonly string[];
   /** Per row: days present, total hours; then per day: hours, first in, last out (NaN for none). */
   readonly numbers: Float64Array;
@@ -21,7 +21,7 @@ const PRESENT = 1;
 const OPEN = 2;
 const MISSING_IN = 4;
 const MISSING_OUT = 8;
-const TEXT_PER_ROW = 4;
+const TEXT_PER_ROW = 6;
 const NUMBERS_PER_DAY = 3;
 
 export function packRows(rows: readonly SheetFileRow[], dayCount: number): PackedRows {
@@ -32,7 +32,7 @@ export function packRows(rows: readonly SheetFileRow[], dayCount: number): Packe
   rows.forEach((row, r) => {
     if (row.days.length !== dayCount)
       throw new Error(`a sheet row has ${row.days.length} days, the sheet ${dayCount}`);
-    text.push(row.name, row.idCardNo ?? '', row.team, row.employer);
+    text.push(row.workerId, row.pin, row.name, row.idCardNo ?? '', row.team, row.employer);
     let at = r * perRow;
     numbers[at++] = row.daysPresent;
     numbers[at++] = row.totalHours;
@@ -60,8 +60,17 @@ const ONLY_IN: readonly AttendanceAnomaly[] = ['missingIn'];
 const ONLY_OUT: readonly AttendanceAnomaly[] = ['missingOut'];
 const BOTH: readonly AttendanceAnomaly[] = ['missingIn', 'missingOut'];
 
-/** The rows again, `dates` being the sheet's (the order `countDays` gives anomalies in is kept). */
-export function unpackRows(packed: PackedRows, dates: readonly string[]): SheetFileRow[] {
+/**
+ * The rows again, `dates` being the sheet's (the order `countDays` gives anomalies in is kept).
+ * Days without times are one frozen object per date, hours and flags, kept in `shared` across a
+ * document's batches, as the gateway's cached days are (`SheetCoverage.counted`): a month's JSON
+ * writes each such object's text once (`DayTexts`).
+ */
+export function unpackRows(
+  packed: PackedRows,
+  dates: readonly string[],
+  shared: Map<number, AttendanceDay> = new Map(),
+): SheetFileRow[] {
   const dayCount = dates.length;
   const perRow = 2 + dayCount * NUMBERS_PER_DAY;
   const { text, numbers, flags } = packed;
@@ -73,25 +82,39 @@ export function unpackRows(packed: PackedRows, dates: readonly string[]): SheetF
     const days: AttendanceDay[] = [];
     for (let d = 0; d < dayCount; d++) {
       const f = flags[r * dayCount + d]!;
+      const hours = numbers[at]!;
       const firstInMs = numbers[at + 1]!;
       const lastOutMs = numbers[at + 2]!;
-      days.push({
+      at += NUMBERS_PER_DAY;
+      const tenths = Math.round(hours * 10);
+      const plain =
+        Number.isNaN(firstInMs) && Number.isNaN(lastOutMs) && tenths >= 0 && tenths / 10 === hours;
+      const key = plain ? (d * 65_536 + tenths) * 16 + f : -1;
+      const known = plain ? shared.get(key) : undefined;
+      if (known) {
+        days.push(known);
+        continue;
+      }
+      const day: AttendanceDay = {
         date: dates[d]!,
-        hours: numbers[at]!,
+        hours,
         present: (f & PRESENT) !== 0,
         open: (f & OPEN) !== 0,
         anomalies: f & MISSING_IN ? (f & MISSING_OUT ? BOTH : ONLY_IN) : f & MISSING_OUT ? ONLY_OUT : NONE,
         firstInMs: Number.isNaN(firstInMs) ? undefined : firstInMs,
         lastOutMs: Number.isNaN(lastOutMs) ? undefined : lastOutMs,
-      });
-      at += NUMBERS_PER_DAY;
+      };
+      if (plain) shared.set(key, Object.freeze(day));
+      days.push(day);
     }
     const t = r * TEXT_PER_ROW;
     rows.push({
-      name: text[t]!,
-      idCardNo: text[t + 1] || undefined,
-      team: text[t + 2]!,
-      employer: text[t + 3]!,
+      workerId: text[t]!,
+      pin: text[t + 1]!,
+      name: text[t + 2]!,
+      idCardNo: text[t + 3] || undefined,
+      team: text[t + 4]!,
+      employer: text[t + 5]!,
       daysPresent: numbers[r * perRow]!,
       totalHours: numbers[r * perRow + 1]!,
       days,

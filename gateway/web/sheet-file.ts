@@ -63,6 +63,7 @@ export interface SheetFileContext {
 
 /** What a sheet's file says besides its rows. */
 export interface SheetFileHead extends SheetFileContext {
+  readonly format: 'xlsx';
   readonly kind: 'monthly' | 'daily';
   /** `YYYY-MM` or `YYYY-MM-DD`. */
   readonly period: string;
@@ -70,10 +71,10 @@ export interface SheetFileHead extends SheetFileContext {
   readonly dates: readonly string[];
 }
 
-/** What the file shows of a row of the sheet (`AttendanceRow` has it). */
+/** What a file or the JSON shows of a row of the sheet (`AttendanceRow` has it). */
 export type SheetFileRow = Pick<
   AttendanceRow,
-  'name' | 'idCardNo' | 'team' | 'employer' | 'days' | 'daysPresent' | 'totalHours'
+  'workerId' | 'pin' | 'name' | 'idCardNo' | 'team' | 'employer' | 'days' | 'daysPresent' | 'totalHours'
 >;
 
 /**

@@ -2,11 +2,11 @@
  * What the gateway and the sheet writer's thread say to each other (sheet-writers.ts,
  * sheet-writer-thread.ts). Every message names its document: the thread writes several at once.
  */
-import type { SheetFileHead } from './sheet-file';
+import type { SheetDocumentHead } from './sheet-document';
 import type { PackedRows } from './sheet-file-rows';
 
 export type ToSheetWriter =
-  | { readonly type: 'open'; readonly id: number; readonly head: SheetFileHead }
+  | { readonly type: 'open'; readonly id: number; readonly head: SheetDocumentHead }
   | { readonly type: 'rows'; readonly id: number; readonly rows: PackedRows }
   /** Every row is sent: the thread finishes the file. */
   | { readonly type: 'end'; readonly id: number }

@@ -1,14 +1,16 @@
 /**
- * The sheet writer's thread: writes the attendance sheets' Excel files (sheet-file.ts) from the rows
- * the gateway sends, and sends the file's bytes back. The gateway's loop only counts the days;
- * the XML and the zip, ≈ 70 % of a month's file, happen here, on the box's other core.
+ * The sheet writer's thread: writes the attendance sheets' Excel files (sheet-file.ts) and JSON
+ * (sheet-json.ts) from the rows the gateway sends, and sends the bytes back. The gateway's loop only
+ * counts the days; the XML, the zip and the text happen here, on the box's other core.
  */
 
 import { PassThrough } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { AttendanceDay } from '../reports/day-count';
 import { ExportLane } from '../reports/export-lane';
-import { loadWriter, type SheetFileHead, type SheetFileRow, writeSheetFile } from './sheet-file';
+import { type SheetDocumentHead, writeSheetDocument } from './sheet-document';
+import { loadWriter, type SheetFileRow } from './sheet-file';
 import { type PackedRows, unpackRows } from './sheet-file-rows';
 import { type FromSheetWriter, SHEET_WRITER_ROLE, type ToSheetWriter } from './sheet-writer-messages';
 
@@ -18,7 +20,9 @@ const SEND_BYTES = 64 * 1024;
 const SEND_AFTER_MS = 5;
 
 interface Document {
-  readonly head: SheetFileHead;
+  readonly head: SheetDocumentHead;
+  /** Its days without times, shared across its batches (`unpackRows`). */
+  readonly days: Map<number, AttendanceDay>;
   readonly out: PassThrough;
   readonly batches: PackedRows[];
   ended: boolean;
@@ -51,7 +55,7 @@ export function serveSheetWriter(port: MessagePort): void {
       const give = await lane.turn(ticket);
       try {
         const batch = doc.batches.shift()!;
-        yield* unpackRows(batch, doc.head.dates);
+        yield* unpackRows(batch, doc.head.dates, doc.days);
         send({ type: 'taken', id });
       } finally {
         give();
@@ -59,7 +63,7 @@ export function serveSheetWriter(port: MessagePort): void {
     }
   }
 
-  function open(id: number, head: SheetFileHead): void {
+  function open(id: number, head: SheetDocumentHead): void {
     const out = new PassThrough();
     let pending: Buffer[] = [];
     let size = 0;
@@ -79,7 +83,7 @@ export function serveSheetWriter(port: MessagePort): void {
       size = 0;
       send({ type: 'bytes', id, bytes }, [bytes.buffer]);
     };
-    const doc: Document = { head, out, batches: [], ended: false, aborted: false };
+    const doc: Document = { head, days: new Map(), out, batches: [], ended: false, aborted: false };
     documents.set(id, doc);
     out.on('data', (piece: Buffer) => {
       pending.push(piece);
@@ -88,7 +92,7 @@ export function serveSheetWriter(port: MessagePort): void {
       else timer ??= setTimeout(flush, SEND_AFTER_MS);
     });
     const ended = new Promise<void>((resolve) => out.once('end', resolve));
-    writeSheetFile(out, head, rowsOf(id, doc))
+    writeSheetDocument(out, head, rowsOf(id, doc))
       .then(() => ended)
       .then(
         () => {

@@ -1,5 +1,5 @@
 /**
- * The attendance sheets' Excel files, written in a thread of their own. The gateway's loop reads and
+ * The attendance sheets' Excel files and JSON, written in a thread of their own. The gateway's loop reads and
  * counts the rows (in the documents' lane, `ExportLane`) and hands them over a batch at a time; the
  * thread turns them into the file's XML and zip (≈ 70 % of a month's file) on the box's other core,
  * and sends the bytes back to the download. Under the web benchmark's load the whole month's file
@@ -13,10 +13,15 @@ import { PassThrough, Readable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../model';
 import type { AttendanceSheet } from '../reports/attendance';
-import { type SheetFileContext, type SheetFileHead, type SheetFileRow, writeSheetFile } from './sheet-file';
+import { type SheetDocumentHead, writeSheetDocument } from './sheet-document';
+import type { SheetFileHead, SheetFileRow } from './sheet-file';
 import { packedBuffers, packRows } from './sheet-file-rows';
+import type { SheetJsonHead } from './sheet-json';
 import type { FromSheetWriter, ToSheetWriter } from './sheet-writer-messages';
 import { startSheetWriterThread } from './sheet-writer-source';
+
+/** A document to write from a sheet: what it says besides the sheet's period, dates and rows. */
+export type SheetDocument = Omit<SheetFileHead, 'period' | 'dates'> | Omit<SheetJsonHead, 'dates'>;
 
 export interface SheetFileWritersDeps {
   readonly logger: Logger;
@@ -69,16 +74,17 @@ export class SheetFileWriters {
   }
 
   /**
-   * The file's bytes as they are written. A failure half-way ends the stream with that error (the
-   * download breaks: never a short file that looks whole).
+   * The document's bytes as they are written. A failure half-way ends the stream with that error
+   * (the download breaks: never a short file that looks whole).
    */
-  stream(
-    sheet: AttendanceSheet,
-    kind: 'monthly' | 'daily',
-    context: SheetFileContext,
-  ): ReadableStream<Uint8Array> {
+  stream(sheet: AttendanceSheet, document: SheetDocument): ReadableStream<Uint8Array> {
     const out = new PassThrough({ highWaterMark: DOWNLOAD_BUFFER });
-    const head: SheetFileHead = { ...context, kind, period: sheet.period, dates: sheet.dates };
+    // The JSON's head goes out at once, from here: its first byte waits for no thread.
+    if (document.format === 'json') out.write(document.prefix);
+    const head: SheetDocumentHead =
+      document.format === 'json'
+        ? { ...document, prefix: '', dates: sheet.dates }
+        : { ...document, period: sheet.period, dates: sheet.dates };
     void this.write(out, head, sheet).catch((error: unknown) => out.destroy(error as Error));
     return Readable.toWeb(out) as ReadableStream<Uint8Array>;
   }
@@ -97,11 +103,11 @@ export class SheetFileWriters {
     await thread?.terminate();
   }
 
-  private async write(out: PassThrough, head: SheetFileHead, sheet: AttendanceSheet): Promise<void> {
+  private async write(out: PassThrough, head: SheetDocumentHead, sheet: AttendanceSheet): Promise<void> {
     const rows = sheet.rows(undefined, { document: true });
     const thread = this.running();
     if (!thread) {
-      await writeSheetFile(out, head, rows);
+      await writeSheetDocument(out, head, rows);
       return;
     }
     const id = this.nextId++;

@@ -110,7 +110,7 @@ describe('the sheet writer’s thread', () => {
       },
     });
     const { sheet, state } = sheetOf(250);
-    const inThread = await bytesOf(writers.stream(sheet, 'monthly', CONTEXT));
+    const inThread = await bytesOf(writers.stream(sheet, { format: 'xlsx', kind: 'monthly', ...CONTEXT }));
     expect(threads).toHaveLength(1);
     expect(state).toEqual({ closed: 1, read: 250 });
 
@@ -120,7 +120,9 @@ describe('the sheet writer’s thread', () => {
         throw new Error('no threads here');
       },
     });
-    const onLoop = await bytesOf(here.stream(sheetOf(250).sheet, 'monthly', CONTEXT));
+    const onLoop = await bytesOf(
+      here.stream(sheetOf(250).sheet, { format: 'xlsx', kind: 'monthly', ...CONTEXT }),
+    );
     expect(here.writingInProcess).toBe(true);
 
     const cells = await cellsOf(inThread);
@@ -154,9 +156,11 @@ describe('the sheet writer’s thread', () => {
       },
     };
     const files = await Promise.all([
-      bytesOf(writers.stream(daySheet, 'daily', CONTEXT)),
-      bytesOf(writers.stream(sheetOf(300).sheet, 'monthly', CONTEXT)),
-      bytesOf(writers.stream(sheetOf(40).sheet, 'monthly', { ...CONTEXT, lang: 'en' })),
+      bytesOf(writers.stream(daySheet, { format: 'xlsx', kind: 'daily', ...CONTEXT })),
+      bytesOf(writers.stream(sheetOf(300).sheet, { format: 'xlsx', kind: 'monthly', ...CONTEXT })),
+      bytesOf(
+        writers.stream(sheetOf(40).sheet, { format: 'xlsx', kind: 'monthly', ...{ ...CONTEXT, lang: 'en' } }),
+      ),
     ]);
     const [daily, month, english] = await Promise.all(files.map(cellsOf));
     expect(daily).toHaveLength(122);
@@ -166,11 +170,39 @@ describe('the sheet writer’s thread', () => {
     expect(english![1]![0]).toBe('Name');
   });
 
+  it('writes the JSON in the thread: the same text as on the loop, its head first', async () => {
+    writers = new SheetFileWriters({ logger: recordingLogger([]) });
+    const json = {
+      format: 'json',
+      kind: 'monthly',
+      timezone: 'Asia/Shanghai',
+      prefix: '{"period":"2026-04","workers":[',
+      suffix: ']}',
+    } as const;
+    const inThread = (await bytesOf(writers.stream(sheetOf(230).sheet, json))).toString('utf8');
+    const here = new SheetFileWriters({
+      logger: recordingLogger([]),
+      startThread: () => {
+        throw new Error('no threads here');
+      },
+    });
+    const onLoop = (await bytesOf(here.stream(sheetOf(230).sheet, json))).toString('utf8');
+    expect(inThread).toBe(onLoop);
+    const parsed = JSON.parse(inThread) as {
+      period: string;
+      workers: Array<{ workerId: string; idNumber: string; days: Array<{ hours: number }> }>;
+    };
+    expect(parsed.period).toBe('2026-04');
+    expect(parsed.workers).toHaveLength(230);
+    expect(parsed.workers[1]).toMatchObject({ workerId: 'w1', idNumber: '510104********0001' });
+    expect(parsed.workers[1]!.days[0]!.hours).toBe(rowOf(1).days[0]!.hours);
+  });
+
   it('stops reading the sheet when the download goes away', async () => {
     writers = new SheetFileWriters({ logger: recordingLogger([]) });
     // More rows than the batches the gateway sends ahead of the thread (64 × 100).
     const { sheet, state } = sheetOf(20_000);
-    const reader = writers.stream(sheet, 'monthly', CONTEXT).getReader();
+    const reader = writers.stream(sheet, { format: 'xlsx', kind: 'monthly', ...CONTEXT }).getReader();
     expect((await reader.read()).value?.length).toBeGreaterThan(0);
     await expect.poll(() => state.read, { timeout: 5000 }).toBeGreaterThanOrEqual(300);
     await reader.cancel();
@@ -181,13 +213,17 @@ describe('the sheet writer’s thread', () => {
   it('breaks the download, never a short file, when the sheet fails half-way', async () => {
     writers = new SheetFileWriters({ logger: recordingLogger([]) });
     const { sheet } = sheetOf(1000, 420);
-    await expect(bytesOf(writers.stream(sheet, 'monthly', CONTEXT))).rejects.toThrow(
-      'the query store went away',
-    );
+    await expect(
+      bytesOf(writers.stream(sheet, { format: 'xlsx', kind: 'monthly', ...CONTEXT })),
+    ).rejects.toThrow('the query store went away');
     // The thread is still there for the next file.
-    expect((await cellsOf(await bytesOf(writers.stream(sheetOf(10).sheet, 'monthly', CONTEXT)))).length).toBe(
-      12,
-    );
+    expect(
+      (
+        await cellsOf(
+          await bytesOf(writers.stream(sheetOf(10).sheet, { format: 'xlsx', kind: 'monthly', ...CONTEXT })),
+        )
+      ).length,
+    ).toBe(12);
   });
 
   it('fails the files a dying thread held, starts another, and writes here after three deaths in a row', async () => {
@@ -205,16 +241,20 @@ describe('the sheet writer’s thread', () => {
       },
     });
     for (let i = 1; i <= 3; i++) {
-      await expect(bytesOf(writers.stream(sheetOf(300).sheet, 'monthly', CONTEXT))).rejects.toThrow(
-        "the sheet writer's thread stopped: it exited with code 3",
-      );
+      await expect(
+        bytesOf(writers.stream(sheetOf(300).sheet, { format: 'xlsx', kind: 'monthly', ...CONTEXT })),
+      ).rejects.toThrow("the sheet writer's thread stopped: it exited with code 3");
       expect(started).toBe(i);
     }
     expect(writers.writingInProcess).toBe(true);
     expect(lines.join('')).toContain('stopped 3 times in a row');
     // From now on written here, and whole.
     expect(
-      (await cellsOf(await bytesOf(writers.stream(sheetOf(300).sheet, 'monthly', CONTEXT)))).length,
+      (
+        await cellsOf(
+          await bytesOf(writers.stream(sheetOf(300).sheet, { format: 'xlsx', kind: 'monthly', ...CONTEXT })),
+        )
+      ).length,
     ).toBe(302);
     expect(started).toBe(3);
   });
@@ -234,13 +274,13 @@ describe('the sheet writer’s thread', () => {
     expect(threads).toHaveLength(1);
     const exited = new Promise((resolve) => threads[0]!.once('exit', resolve));
     await exited;
-    await bytesOf(writers.stream(sheetOf(10).sheet, 'monthly', CONTEXT));
+    await bytesOf(writers.stream(sheetOf(10).sheet, { format: 'xlsx', kind: 'monthly', ...CONTEXT }));
     expect(threads).toHaveLength(2);
   });
 });
 
 describe('a batch of rows as it crosses to the thread', () => {
-  it('comes out as it went in: hours, times, anomalies in order, no ID number', () => {
+  it('comes out as it went in: hours, times, anomalies in order, no ID number; a day without times shared', () => {
     const rows = [rowOf(1), rowOf(2)].map((r, i) => ({
       ...r,
       days: r.days.map((d, k) =>
@@ -255,14 +295,17 @@ describe('a batch of rows as it crosses to the thread', () => {
       ),
     }));
     const packed = packRows(rows, DATES.length);
-    const back = unpackRows(packed, DATES);
-    expect(back).toEqual(
-      rows.map(({ workerId: _, pin: __, ...r }) => ({
-        ...r,
-        days: r.days.map((d) => ({ ...d, firstInMs: d.firstInMs, lastOutMs: d.lastOutMs })),
-      })),
-    );
+    const shared = new Map();
+    const back = unpackRows(packed, DATES, shared);
+    expect(back).toEqual(rows);
     expect(back[1]!.idCardNo).toBeUndefined();
+    expect(back[0]!.workerId).toBe('w1');
+    // The same day again, in a later batch, is the same object.
+    const again = unpackRows(packRows([rowOf(1)], DATES.length), DATES, shared);
+    expect(again[0]!.days[5]).toBe(back[0]!.days[5]);
+    expect(Object.isFrozen(again[0]!.days[5])).toBe(true);
+    // A day with a time is not kept (the first day of `rows` has one).
+    expect([...shared.values()].some((d) => d.firstInMs !== undefined)).toBe(false);
     expect(() => unpackRows(packed, DATES.slice(1))).toThrow('does not fit a sheet of 29 days');
   });
 });
