@@ -14,8 +14,12 @@ import { loadWriter, type SheetFileRow } from './sheet-file';
 import { type PackedRows, unpackRows } from './sheet-file-rows';
 import { type FromSheetWriter, SHEET_WRITER_ROLE, type ToSheetWriter } from './sheet-writer-messages';
 
-/** Bytes go back in pieces of about this size (the zip writer's own are 16 KB and smaller)… */
-const SEND_BYTES = 64 * 1024;
+/**
+ * Bytes go back in pieces of about this size (the zip writer's own are 16 KB and smaller; a month's
+ * JSON is 12 MB): each piece is a message the gateway's loop handles and writes, and with 64 KB
+ * pieces the pages waited longer under the web benchmark (docs/reports.md)…
+ */
+const SEND_BYTES = 256 * 1024;
 /** …or this long after the first of them: the download's first bytes are not held back. */
 const SEND_AFTER_MS = 5;
 
