@@ -4,8 +4,9 @@ import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { GuardEnv } from '../http/guard';
 import { seeOther } from '../http/redirect';
-import { type AttendanceSheet, SheetPeriodError, type SheetRange } from '../reports/attendance';
+import { type AttendanceSheet, maskIdNumber, SheetPeriodError, type SheetRange } from '../reports/attendance';
 import { type PageRoutes, pageContext, type WebContext } from './context';
+import { DayTexts } from './day-texts';
 import { LANG_COOKIE, type Lang, parseLang } from './i18n';
 import type { PageContext } from './layout';
 import {
@@ -16,6 +17,7 @@ import {
   PrintHead,
   PrintTeamEnd,
   PrintTeamStart,
+  printRowHtml,
   ROWS_MARK,
   type SheetFormValues,
   SheetProblemPage,
@@ -146,11 +148,8 @@ async function sheetPage(
     );
   const [head, tail] = (await render(frame)).split(ROWS_MARK) as [string, string];
   if (as === 'page') writers.warm();
-  if (as === 'print')
-    return c.body(await printView(page, sheet, writers, head, tail), 200, { 'Content-Type': HTML });
-  return c.body(streamText(head, tablePieces(page, deps, sheet, kind, range), tail), 200, {
-    'Content-Type': HTML,
-  });
+  const body = as === 'print' ? printPieces(page, sheet) : tablePieces(page, deps, sheet, kind, range);
+  return c.body(streamText(head, body, tail), 200, { 'Content-Type': HTML });
 }
 
 /** Each team of the sheet, its index (the `<tbody>`'s id) and the page its first row is on. */
@@ -199,25 +198,27 @@ async function* tablePieces(
   if (piece.length > 0) yield await renderAll(piece);
 }
 
-/**
- * The print view: the page's head at once, then its teams and rows written in the sheet writer's
- * thread (sheet-print.ts) from each team's head and end rendered here, then the page's end.
- */
-async function printView(
-  page: PageContext,
-  sheet: AttendanceSheet,
-  writers: SheetFileWriters,
-  prefix: string,
-  suffix: string,
-): Promise<ReadableStream<Uint8Array>> {
+/** The print view's body: a section per team, each ending with its signature line. */
+async function* printPieces(page: PageContext, sheet: AttendanceSheet): AsyncGenerator<string> {
+  const teams = new Map(sheet.teams.map((t) => [t.team, t.workers]));
   const days = sheet.dates.length;
-  const teamStarts: Record<string, string> = {};
-  for (const t of sheet.teams)
-    teamStarts[t.team] = await render(
-      <PrintTeamStart page={page} team={t.team} workers={t.workers} days={days} />,
-    );
-  const teamEnd = await render(<PrintTeamEnd page={page} />);
-  return writers.stream(sheet, { format: 'print', lang: page.lang, prefix, suffix, teamStarts, teamEnd });
+  const dayTexts = new DayTexts();
+  let team: string | undefined;
+  let piece: Child[] = [];
+  for await (const row of sheet.rows(undefined, { document: true })) {
+    if (row.team !== team) {
+      if (team !== undefined) piece.push(<PrintTeamEnd page={page} />);
+      team = row.team;
+      piece.push(<PrintTeamStart page={page} team={team} workers={teams.get(team) ?? 0} days={days} />);
+    }
+    piece.push(raw(printRowHtml(page, row, maskIdNumber(row.idCardNo), dayTexts)));
+    if (piece.length >= ROWS_PER_PIECE) {
+      yield await renderAll(piece);
+      piece = [];
+    }
+  }
+  if (team !== undefined) piece.push(<PrintTeamEnd page={page} />);
+  if (piece.length > 0) yield await renderAll(piece);
 }
 
 /** `/api/reports/{attendance,daily}`: the rows as JSON, streamed; a bad parameter is a 400 naming it. */

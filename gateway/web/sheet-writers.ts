@@ -1,5 +1,5 @@
 /**
- * The attendance sheets' Excel files, JSON and print view, written in a thread of their own. The gateway's loop reads and
+ * The attendance sheets' Excel files and JSON, written in a thread of their own. The gateway's loop reads and
  * counts the rows (in the documents' lane, `ExportLane`) and hands them over a batch at a time; the
  * thread turns them into the file's XML and zip (≈ 70 % of a month's file) on the box's other core,
  * and sends the bytes back to the download. Under the web benchmark's load the whole month's file
@@ -17,15 +17,11 @@ import { type SheetDocumentHead, writeSheetDocument } from './sheet-document';
 import type { SheetFileHead, SheetFileRow } from './sheet-file';
 import { packedBuffers, packRows } from './sheet-file-rows';
 import type { SheetJsonHead } from './sheet-json';
-import type { SheetPrintHead } from './sheet-print';
 import type { FromSheetWriter, ToSheetWriter } from './sheet-writer-messages';
 import { startSheetWriterThread } from './sheet-writer-source';
 
 /** A document to write from a sheet: what it says besides the sheet's period, dates and rows. */
-export type SheetDocument =
-  | Omit<SheetFileHead, 'period' | 'dates'>
-  | Omit<SheetJsonHead, 'dates'>
-  | Omit<SheetPrintHead, 'dates'>;
+export type SheetDocument = Omit<SheetFileHead, 'period' | 'dates'> | Omit<SheetJsonHead, 'dates'>;
 
 export interface SheetFileWritersDeps {
   readonly logger: Logger;
@@ -83,12 +79,12 @@ export class SheetFileWriters {
    */
   stream(sheet: AttendanceSheet, document: SheetDocument): ReadableStream<Uint8Array> {
     const out = new PassThrough({ highWaterMark: DOWNLOAD_BUFFER });
-    // The JSON's and the print view's heads go out at once, from here: their first byte waits for no thread.
-    if (document.format !== 'xlsx') out.write(document.prefix);
+    // The JSON's head goes out at once, from here: its first byte waits for no thread.
+    if (document.format === 'json') out.write(document.prefix);
     const head: SheetDocumentHead =
-      document.format === 'xlsx'
-        ? { ...document, period: sheet.period, dates: sheet.dates }
-        : { ...document, prefix: '', dates: sheet.dates };
+      document.format === 'json'
+        ? { ...document, prefix: '', dates: sheet.dates }
+        : { ...document, period: sheet.period, dates: sheet.dates };
     void this.write(out, head, sheet).catch((error: unknown) => out.destroy(error as Error));
     return Readable.toWeb(out) as ReadableStream<Uint8Array>;
   }

@@ -198,32 +198,6 @@ describe('the sheet writer’s thread', () => {
     expect(parsed.workers[1]!.days[0]!.hours).toBe(rowOf(1).days[0]!.hours);
   });
 
-  it('writes the print view in the thread: a section per team with its end, the same text as on the loop', async () => {
-    writers = new SheetFileWriters({ logger: recordingLogger([]) });
-    const print = {
-      format: 'print',
-      lang: 'zh',
-      prefix: '<main>',
-      suffix: '</main>',
-      teamStarts: { 钢筋班: '<section data-team="钢筋班">', '': '<section data-team="">' },
-      teamEnd: '<p class="sign"></p></section>',
-    } as const;
-    const inThread = (await bytesOf(writers.stream(sheetOf(230).sheet, print))).toString('utf8');
-    const here = new SheetFileWriters({
-      logger: recordingLogger([]),
-      startThread: () => {
-        throw new Error('no threads here');
-      },
-    });
-    expect(inThread).toBe((await bytesOf(here.stream(sheetOf(230).sheet, print))).toString('utf8'));
-    expect(inThread.startsWith('<main><section data-team="钢筋班">')).toBe(true);
-    expect(inThread.endsWith('<p class="sign"></p></section></main>')).toBe(true);
-    // Rows 0–149 are 钢筋班, 150–229 have no team: two sections, each with its signature line.
-    expect(inThread.match(/<p class="sign">/g)).toHaveLength(2);
-    expect(inThread.match(/<tr data-worker=/g)).toHaveLength(230);
-    expect(inThread).toContain('<td class="id">510104********0001</td>');
-  });
-
   it('stops reading the sheet when the download goes away', async () => {
     writers = new SheetFileWriters({ logger: recordingLogger([]) });
     // More rows than the batches the gateway sends ahead of the thread (64 × 100).
