@@ -218,14 +218,27 @@ export class AttendanceDayTable {
    * under 49 days and keys under 2²⁰; anything else is read column by column.
    */
   punchesByTime(fromMs: number, toMs: number): Array<[number, number, number]> {
+    const rows: Array<[number, number, number]> = [];
+    this.eachPunchByTime(fromMs, toMs, (key, atMs, out) => rows.push([key, atMs, out]));
+    return rows;
+  }
+
+  /** `punchesByTime`'s rows one by one, packed into one number each where they fit (see there). */
+  private eachPunchByTime(
+    fromMs: number,
+    toMs: number,
+    visit: (key: number, atMs: number, out: number) => void,
+  ): void {
     const maxKey = (this.stmt('SELECT max(key) FROM worker').pluck().get() as number | null) ?? 0;
     if (toMs - fromMs >= 2 ** 32 || maxKey >= PACKED_KEYS) {
-      return this.stmt(
+      const rows = this.stmt(
         `SELECT worker, at_ms, kind & 1 FROM punch WHERE at_ms >= ? AND at_ms < ? AND worker IS NOT NULL
          ORDER BY at_ms, seq`,
       )
         .raw()
         .all(fromMs, toMs) as Array<[number, number, number]>;
+      for (const [key, atMs, out] of rows) visit(key, atMs, out);
+      return;
     }
     const packed = this.stmt(
       `SELECT (at_ms - ?) * ${PACKED_KEYS * 2} + worker * 2 + (kind & 1) FROM punch
@@ -233,14 +246,11 @@ export class AttendanceDayTable {
     )
       .pluck()
       .all(fromMs, fromMs, toMs) as number[];
-    const rows = new Array<[number, number, number]>(packed.length);
-    for (let i = 0; i < packed.length; i++) {
-      const v = packed[i]!;
+    for (const v of packed) {
       const at = Math.floor(v / (PACKED_KEYS * 2));
       const rest = v - at * PACKED_KEYS * 2;
-      rows[i] = [rest >> 1, fromMs + at, rest & 1];
+      visit(rest >> 1, fromMs + at, rest & 1);
     }
-    return rows;
   }
 
   /** Up to `limit` punches with a worker journaled after `afterSeq` (a range of the rowid): [seq, key, at_ms, id]. */
@@ -261,27 +271,11 @@ export class AttendanceDayTable {
    */
   punchesByWorkerOverTime(fromMs: number, toMs: number): Map<string, number[]> {
     const byKey = new Map<number, number[]>();
-    const add = (key: number, atMs: number, out: number) => {
+    this.eachPunchByTime(fromMs, toMs, (key, atMs, out) => {
       const list = byKey.get(key);
       if (list) list.push(atMs, out);
       else byKey.set(key, [atMs, out]);
-    };
-    const maxKey = (this.stmt('SELECT max(key) FROM worker').pluck().get() as number | null) ?? 0;
-    if (toMs - fromMs >= 2 ** 32 || maxKey >= PACKED_KEYS) {
-      for (const [key, atMs, out] of this.punchesByTime(fromMs, toMs)) add(key, atMs, out);
-    } else {
-      const packed = this.stmt(
-        `SELECT (at_ms - ?) * ${PACKED_KEYS * 2} + worker * 2 + (kind & 1) FROM punch
-         WHERE at_ms >= ? AND at_ms < ? AND worker IS NOT NULL ORDER BY at_ms, seq`,
-      )
-        .pluck()
-        .all(fromMs, fromMs, toMs) as number[];
-      for (const v of packed) {
-        const at = Math.floor(v / (PACKED_KEYS * 2));
-        const rest = v - at * PACKED_KEYS * 2;
-        add(rest >> 1, fromMs + at, rest & 1);
-      }
-    }
+    });
     // Ids from memory, not a join (a third of the query's time): a worker's key never changes.
     const byId = new Map<string, number[]>();
     for (const [key, list] of byKey) byId.set(this.idOf(key), list);

@@ -143,7 +143,7 @@ function plainCells(row: { getCell(n: number): Cell }, values: ReadonlyArray<unk
  * Every few hundred rows the writer waits for the download to take what is written, so a slow
  * client holds little in memory; a client gone away ends the writing.
  */
-async function drained(out: PassThrough): Promise<void> {
+export async function drained(out: PassThrough): Promise<void> {
   if (!out.destroyed && out.writableNeedDrain) {
     await new Promise<void>((resolve) => {
       const done = () => {

@@ -10,7 +10,7 @@ import { maskIdNumber } from '../reports/attendance';
 import type { AttendanceDay } from '../reports/day-count';
 import { DayTexts } from './day-texts';
 import { sheetTimeFormat } from './report-time';
-import type { SheetFileRow } from './sheet-file';
+import { drained, type SheetFileRow } from './sheet-file';
 
 /** The JSON document around the rows: its head and its end are the route's. */
 export interface SheetJsonHead {
@@ -28,7 +28,7 @@ export interface SheetJsonHead {
 /** Rows per write: the text of 100 workers of a month is ≈ 250 KB. */
 const ROWS_PER_PIECE = 100;
 
-/** Writes the document into `out` and ends it; waits while `out`'s reader is behind. */
+/** Writes the document into `out` and ends it; waits while `out`'s reader is behind, stops if it goes. */
 export async function writeSheetJson(
   out: PassThrough,
   head: SheetJsonHead,
@@ -43,8 +43,7 @@ export async function writeSheetJson(
     out.write(`${first ? '' : ','}${lines.join(',')}`);
     first = false;
     lines = [];
-    if (out.writableNeedDrain) await new Promise<void>((resume) => out.once('drain', resume));
-    if (out.destroyed) throw new Error('the download was closed');
+    await drained(out);
   };
   for await (const row of rows) {
     lines.push(jsonRow(time, row, head.kind, dayTexts));
@@ -54,7 +53,7 @@ export async function writeSheetJson(
   out.end(head.suffix);
 }
 
-export function jsonRow(
+function jsonRow(
   time: (ms: number) => string,
   row: SheetFileRow,
   kind: 'monthly' | 'daily',

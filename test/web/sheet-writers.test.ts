@@ -210,6 +210,24 @@ describe('the sheet writer’s thread', () => {
     expect(state.read).toBeLessThan(20_000);
   });
 
+  it('stops writing the JSON on the loop too when the download goes away while it waits for its client', async () => {
+    writers = new SheetFileWriters({
+      logger: recordingLogger([]),
+      startThread: () => {
+        throw new Error('no threads here');
+      },
+    });
+    // ≈ 50 MB of JSON: far more than the download holds before it waits for its client.
+    const { sheet, state } = sheetOf(20_000);
+    const json = { format: 'json', kind: 'monthly', timezone: 'UTC', prefix: '[', suffix: ']' } as const;
+    const reader = writers.stream(sheet, json).getReader();
+    expect((await reader.read()).value?.length).toBeGreaterThan(0);
+    await expect.poll(() => state.read, { timeout: 5000 }).toBeGreaterThanOrEqual(300);
+    await reader.cancel();
+    await expect.poll(() => state.closed, { timeout: 5000 }).toBe(1);
+    expect(state.read).toBeLessThan(20_000);
+  });
+
   it('breaks the download, never a short file, when the sheet fails half-way', async () => {
     writers = new SheetFileWriters({ logger: recordingLogger([]) });
     const { sheet } = sheetOf(1000, 420);
