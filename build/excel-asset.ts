@@ -19,7 +19,8 @@ export const EXCEL_ASSET = 'exceljs.cjs';
 
 /**
  * The modules of exceljs the gateway imports, by the name it imports them with: the package's main
- * module, its streaming writer, and the two the sheet writer speeds notes up in (sheet-notes.ts).
+ * module, its streaming writer, the two the sheet writer speeds notes up in (sheet-notes.ts), and
+ * its helpers (the escaping sheet-row-xml.ts writes texts with).
  * The asset's `module.exports` has a getter for each, each set up on first use.
  */
 export const EXCEL_MODULES = {
@@ -27,6 +28,7 @@ export const EXCEL_MODULES = {
   'exceljs/lib/stream/xlsx/workbook-writer.js': 'WorkbookWriter',
   'exceljs/lib/stream/xlsx/sheet-comments-writer.js': 'SheetCommentsWriter',
   'exceljs/lib/doc/note.js': 'Note',
+  'exceljs/lib/utils/utils.js': 'ExcelUtils',
 } as const;
 
 export type ExcelAsset = { readonly [name in (typeof EXCEL_MODULES)[keyof typeof EXCEL_MODULES]]: unknown };

@@ -12,7 +12,7 @@ declare module 'exceljs/lib/stream/xlsx/workbook-writer.js' {
 
 /** exceljs's cell note (sheet-notes.ts shares its merged model per text). */
 declare module 'exceljs/lib/doc/note.js' {
-  const Note: { prototype: object };
+  const Note: { prototype: object; new (text: string): { readonly model: object } };
   export = Note;
 }
 
@@ -32,4 +32,10 @@ declare module 'exceljs/lib/stream/xlsx/sheet-comments-writer.js' {
     };
   };
   export = SheetCommentsWriter;
+}
+
+/** exceljs's helpers: `xmlEncode` is the escaping of every text it writes (sheet-row-xml.ts uses it). */
+declare module 'exceljs/lib/utils/utils.js' {
+  const utils: { xmlEncode(text: string): string };
+  export = utils;
 }

@@ -6,33 +6,53 @@
  * exceljs: docs/reports.md.
  */
 import type { PassThrough } from 'node:stream';
-import type { Cell, Style, Worksheet } from 'exceljs';
+import type { Style, Worksheet } from 'exceljs';
 import { type AttendanceRow, maskIdNumber } from '../reports/attendance';
 import type { AttendanceDay } from '../reports/day-count';
 import type { Lang } from './i18n';
 import { sheetTimeFormat } from './report-time';
 import { anomalyList, dateTitle, monthTitle, reportSay } from './report-words';
 import { speedUpNotes } from './sheet-notes';
+import { type RowXmlParts, SheetRowCells, SheetRowWriter } from './sheet-row-xml';
 
 type WorkbookWriterClass = typeof import('exceljs').stream.xlsx.WorkbookWriter;
 
-let writer: Promise<WorkbookWriterClass> | undefined;
+interface Writer {
+  readonly WorkbookWriter: WorkbookWriterClass;
+  /** What data rows are written with (sheet-row-xml.ts); undefined: by exceljs alone. */
+  readonly rowParts: RowXmlParts | undefined;
+}
+
+let writer: Promise<Writer> | undefined;
 
 /**
  * The streaming writer alone (exceljs-writer.d.ts): a tenth of the package's load time. Loaded
- * once, with its notes written from templates (sheet-notes.ts).
+ * once, with its notes written from templates (sheet-notes.ts). `EDGE_GATEWAY_EXCEL_NOTES=exceljs`
+ * and `EDGE_GATEWAY_EXCEL_ROWS=exceljs` leave notes and rows to exceljs alone (the benchmarks'
+ * baselines, and a way out in the field).
  */
-export function loadWriter(): Promise<WorkbookWriterClass> {
+function loadParts(): Promise<Writer> {
   writer ??= Promise.all([
     import('exceljs/lib/stream/xlsx/workbook-writer.js'),
     import('exceljs/lib/doc/note.js'),
     import('exceljs/lib/stream/xlsx/sheet-comments-writer.js'),
-  ]).then(([loaded, note, comments]) => {
-    if (process.env.EDGE_GATEWAY_EXCEL_NOTES !== 'exceljs')
-      speedUpNotes(defaultOf(note), defaultOf(comments));
-    return defaultOf(loaded) as WorkbookWriterClass;
+    import('exceljs/lib/utils/utils.js'),
+  ]).then(([loaded, note, comments, utils]) => {
+    const Note = defaultOf(note);
+    if (process.env.EDGE_GATEWAY_EXCEL_NOTES !== 'exceljs') speedUpNotes(Note, defaultOf(comments));
+    return {
+      WorkbookWriter: defaultOf(loaded) as WorkbookWriterClass,
+      rowParts:
+        process.env.EDGE_GATEWAY_EXCEL_ROWS === 'exceljs'
+          ? undefined
+          : { Note, xmlEncode: defaultOf(utils).xmlEncode },
+    };
   });
   return writer;
+}
+
+export async function loadWriter(): Promise<WorkbookWriterClass> {
+  return (await loadParts()).WorkbookWriter;
 }
 
 /** A CommonJS module's export, whichever way the loader hands it over. */
@@ -92,14 +112,14 @@ export async function writeSheetFile(
 }
 
 async function openWorkbook(out: PassThrough, name: string) {
-  const WorkbookWriter = await loadWriter();
+  const { WorkbookWriter, rowParts } = await loadParts();
   const workbook = new WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
   const worksheet = workbook.addWorksheet(name, {
     pageSetup: { paperSize: 9, orientation: 'landscape', fitToPage: true, fitToWidth: 1, fitToHeight: 0 },
     // The names and the header stay in view while scrolling (a streamed sheet takes views only here).
     views: [{ state: 'frozen', xSplit: 1, ySplit: 2 }],
   });
-  return { workbook, worksheet };
+  return { workbook, worksheet, rowParts };
 }
 
 /** The title row: the site and the period, across the whole table. */
@@ -123,20 +143,12 @@ function dayValue(day: AttendanceDay): number | undefined {
   return day.present || day.open ? day.hours : undefined;
 }
 
-/** A day's cell (one with a value): highlighted with a note for an anomaly. */
-function dayCell(cell: Cell, day: AttendanceDay, lang: Lang): void {
-  if (day.anomalies.length > 0) {
-    cell.style = FLAGGED;
-    cell.note = anomalyList(lang, day.anomalies);
-  } else {
-    cell.style = HOURS;
-    if (day.open) cell.note = reportSay(lang, 'stillInside');
-  }
-}
-
-/** The row's cells that have a value (`addRow` makes none for `undefined`) get a shared plain style. */
-function plainCells(row: { getCell(n: number): Cell }, values: ReadonlyArray<unknown>): void {
-  for (let i = 0; i < values.length; i++) if (values[i] !== undefined) row.getCell(i + 1).style = PLAIN;
+/** A day's cell: highlighted with a note for an anomaly. */
+function addDay(cells: SheetRowCells, day: AttendanceDay, lang: Lang): void {
+  const value = dayValue(day);
+  if (value === undefined) cells.add(undefined, PLAIN);
+  else if (day.anomalies.length > 0) cells.add(value, FLAGGED, anomalyList(lang, day.anomalies));
+  else cells.add(value, HOURS, day.open ? reportSay(lang, 'stillInside') : undefined);
 }
 
 /**
@@ -160,7 +172,7 @@ export async function drained(out: PassThrough): Promise<void> {
 
 async function writeMonthly(out: PassThrough, sheet: SheetFileHead, rows: AsyncIterable<SheetFileRow>) {
   const { lang } = sheet;
-  const { workbook, worksheet } = await openWorkbook(out, reportSay(lang, 'sheetName'));
+  const { workbook, worksheet, rowParts } = await openWorkbook(out, reportSay(lang, 'sheetName'));
   const days = sheet.dates.length;
   const columns = LEAD_COLUMNS + days + 2;
   worksheet.columns = [
@@ -184,21 +196,17 @@ async function writeMonthly(out: PassThrough, sheet: SheetFileHead, rows: AsyncI
     reportSay(lang, 'daysPresent'),
     reportSay(lang, 'totalHours'),
   ]);
+  const rowWriter = new SheetRowWriter(worksheet, rowParts);
+  const cells = new SheetRowCells();
   let n = 0;
   for await (const r of rows) {
-    const values: Array<string | number | undefined> = leadCells(r, lang);
-    for (const day of r.days) values.push(dayValue(day));
-    values.push(r.daysPresent, r.totalHours);
-    const row = worksheet.addRow(values);
-    plainCells(row, values);
-    for (let i = 0; i < days; i++) {
-      if (values[LEAD_COLUMNS + i] !== undefined)
-        dayCell(row.getCell(LEAD_COLUMNS + 1 + i), r.days[i]!, lang);
-    }
-    row.getCell(LEAD_COLUMNS + days + 2).style = HOURS;
-    row.commit();
+    addLead(cells.clear(), r, lang);
+    for (const day of r.days) addDay(cells, day, lang);
+    cells.add(r.daysPresent, PLAIN).add(r.totalHours, HOURS);
+    rowWriter.write(cells);
     if (++n % 200 === 0) await drained(out);
   }
+  rowWriter.flush();
   worksheet.commit();
   await workbook.commit();
 }
@@ -206,7 +214,7 @@ async function writeMonthly(out: PassThrough, sheet: SheetFileHead, rows: AsyncI
 async function writeDaily(out: PassThrough, sheet: SheetFileHead, rows: AsyncIterable<SheetFileRow>) {
   const { lang, timezone } = sheet;
   const time = sheetTimeFormat(timezone);
-  const { workbook, worksheet } = await openWorkbook(out, reportSay(lang, 'dailySheetName'));
+  const { workbook, worksheet, rowParts } = await openWorkbook(out, reportSay(lang, 'dailySheetName'));
   worksheet.columns = [
     { width: 12 },
     { width: 21 },
@@ -229,22 +237,20 @@ async function writeDaily(out: PassThrough, sheet: SheetFileHead, rows: AsyncIte
     reportSay(lang, 'hours'),
     reportSay(lang, 'anomalies'),
   ]);
+  const rowWriter = new SheetRowWriter(worksheet, rowParts);
+  const cells = new SheetRowCells();
   let n = 0;
   for await (const r of rows) {
     const day = r.days[0]!;
-    const values: Array<string | number | undefined> = [
-      ...leadCells(r, lang),
-      day.firstInMs === undefined ? '' : time(day.firstInMs),
-      day.lastOutMs === undefined ? '' : time(day.lastOutMs),
-      dayValue(day),
-      day.anomalies.length > 0 ? anomalyList(lang, day.anomalies) : '',
-    ];
-    const row = worksheet.addRow(values);
-    plainCells(row, values);
-    if (values[6] !== undefined) dayCell(row.getCell(7), day, lang);
-    row.commit();
+    addLead(cells.clear(), r, lang);
+    cells.add(day.firstInMs === undefined ? '' : time(day.firstInMs), PLAIN);
+    cells.add(day.lastOutMs === undefined ? '' : time(day.lastOutMs), PLAIN);
+    addDay(cells, day, lang);
+    cells.add(day.anomalies.length > 0 ? anomalyList(lang, day.anomalies) : '', PLAIN);
+    rowWriter.write(cells);
     if (++n % 200 === 0) await drained(out);
   }
+  rowWriter.flush();
   worksheet.commit();
   await workbook.commit();
 }
@@ -259,8 +265,9 @@ function leadHeader(lang: Lang): string[] {
 }
 
 /** Name, masked ID number, team, employer: text, never a formula (a name starting "=" stays a name). */
-function leadCells(r: SheetFileRow, lang: Lang): string[] {
-  return [r.name, maskIdNumber(r.idCardNo), r.team || reportSay(lang, 'noTeam'), r.employer];
+function addLead(cells: SheetRowCells, r: SheetFileRow, lang: Lang): void {
+  cells.add(r.name, PLAIN).add(maskIdNumber(r.idCardNo), PLAIN);
+  cells.add(r.team || reportSay(lang, 'noTeam'), PLAIN).add(r.employer, PLAIN);
 }
 
 /** `attachment; filename=…` with the period, ASCII and UTF-8 (RFC 6266) so every browser keeps it. */

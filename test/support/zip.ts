@@ -1,4 +1,4 @@
-import { deflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 /**
  * A minimal zip writer after PKWARE's APPNOTE.TXT (§4.3: local file header, central directory,
@@ -155,4 +155,30 @@ export function handMadeXlsx(options: {
 /** An inline-string cell (`t="inlineStr"`, ECMA-376 §18.3.1.4). */
 export function inlineCell(ref: string, text: string): string {
   return `<c r="${ref}" t="inlineStr"><is><t>${text}</t></is></c>`;
+}
+
+/**
+ * Every entry of a zip by name, inflated: read through the central directory (APPNOTE §4.3.12,
+ * §4.3.16), which holds the sizes a streamed writer puts after the data. No zip64, no encryption.
+ */
+export function unzip(file: Buffer): Map<string, Buffer> {
+  const end = file.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (end < 0) throw new Error('no end of central directory');
+  const count = file.readUInt16LE(end + 10);
+  let at = file.readUInt32LE(end + 16);
+  const entries = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    if (file.readUInt32LE(at) !== 0x02014b50) throw new Error(`no central header at ${at}`);
+    const method = file.readUInt16LE(at + 10);
+    const compressed = file.readUInt32LE(at + 20);
+    const nameLength = file.readUInt16LE(at + 28);
+    const skip = nameLength + file.readUInt16LE(at + 30) + file.readUInt16LE(at + 32);
+    const local = file.readUInt32LE(at + 42);
+    const name = file.subarray(at + 46, at + 46 + nameLength).toString('utf8');
+    const data = local + 30 + file.readUInt16LE(local + 26) + file.readUInt16LE(local + 28);
+    const bytes = file.subarray(data, data + compressed);
+    entries.set(name, method === 8 ? inflateRawSync(bytes) : Buffer.from(bytes));
+    at += 46 + skip;
+  }
+  return entries;
 }
