@@ -34,54 +34,57 @@ const PACKED_KEYS = 1_048_576;
 /** Worker ids kept by key (a miss reloads from that key up: new workers come with new keys). */
 const ID_CACHE_LIMIT = 100_000;
 const DAY_MS = 86_400_000;
-/** Months whose rows are held in memory after a read (≈ 0.4 MB each at 5,000 workers). */
-const HELD_MONTHS = 8;
+/**
+ * Memory the months held after a read may take together (31 days × 2 bytes per worker key: 0.3 MB
+ * a month at 5,000 workers, so every month of three years); the least recently read go first.
+ */
+const HELD_BYTES = 16 * 1024 * 1024;
+/** Worker keys up to this are held (8 MB a month at most); a table with larger ones is read each time. */
+const HELD_KEY_LIMIT = 131_072;
 /** Held months are let go this long after the last read: an idle box holds none. */
 const HELD_IDLE_MS = 120_000;
 
 /**
  * The rows of a month read so far, held in memory: a sheet reads the same month's 5,000 rows for
  * each page, filter and document (≈ 20 ms of the loop each through SQLite under the web
- * benchmark, a tenth of its time); held, a read is a look-up per worker. Kept as the table is:
- * `write` puts each row it commits, `prune` and a change of rules let go of them all.
+ * benchmark, a tenth of its time); held, a read is a copy per worker. By worker key (they are the
+ * worker table's rowids: dense from 1). Kept as the table is: `write` puts each row it commits,
+ * `prune` and a change of rules let go of them all.
  */
 class HeldMonth {
-  /** Worker key → its slot in `days`, or −1 for a worker without a row (all zeros). */
-  private readonly slots = new Map<number, number>();
-  private days = new Uint16Array(31 * 256);
-  private used = 0;
+  /** 1 for a worker key whose row is held (all zeros when it has none). */
+  private known = new Uint8Array(0);
+  private days = new Uint16Array(0);
 
-  has(key: number): boolean {
-    return this.slots.has(key);
+  get bytes(): number {
+    return this.known.byteLength + this.days.byteLength;
   }
 
-  /** The row's days (`decodeDays` values from the 1st), or undefined for none. */
+  has(key: number): boolean {
+    return this.known[key] === 1;
+  }
+
+  /** The row's days (`decodeDays` values from the 1st), or undefined for a worker without one. */
   put(key: number, days: Uint16Array | undefined): void {
-    if (!days) {
-      const slot = this.slots.get(key);
-      if (slot !== undefined && slot >= 0) this.days.fill(0, slot * 31, slot * 31 + 31);
-      else this.slots.set(key, -1);
-      return;
-    }
-    let slot = this.slots.get(key);
-    if (slot === undefined || slot < 0) {
-      slot = this.used++;
-      if (this.used * 31 > this.days.length) {
-        const grown = new Uint16Array(this.days.length * 2);
-        grown.set(this.days);
-        this.days = grown;
-      }
-      this.slots.set(key, slot);
-    }
-    this.days.fill(0, slot * 31, slot * 31 + 31);
-    this.days.set(days.subarray(0, 31), slot * 31);
+    if (key >= this.known.length) this.grow(key);
+    this.known[key] = 1;
+    this.days.fill(0, key * 31, key * 31 + 31);
+    if (days) this.days.set(days.subarray(0, 31), key * 31);
   }
 
   /** Copies days [from, to) of the month (0 = the 1st) into `into` at `at`. */
   copy(key: number, from: number, to: number, into: Uint16Array, at: number): void {
-    const slot = this.slots.get(key);
-    if (slot === undefined || slot < 0) return;
-    into.set(this.days.subarray(slot * 31 + from, slot * 31 + to), at);
+    into.set(this.days.subarray(key * 31 + from, key * 31 + to), at);
+  }
+
+  private grow(key: number): void {
+    const size = Math.max(1024, 2 ** Math.ceil(Math.log2(key + 1)));
+    const known = new Uint8Array(size);
+    known.set(this.known);
+    const days = new Uint16Array(size * 31);
+    days.set(this.days);
+    this.known = known;
+    this.days = days;
   }
 }
 
@@ -237,21 +240,28 @@ export class AttendanceDayTable {
    */
   rows(ids: readonly string[], fromDay: number, toDay: number): Map<string, Uint16Array> | undefined {
     if (fromDay < this.state.from || toDay > this.state.to) return undefined;
-    const months: Array<[month: number, held: HeldMonth]> = [];
-    for (let month = monthStart(fromDay); month < toDay; month = nextMonth(month))
-      months.push([month, this.holding(month)]);
     const out = new Map<string, Uint16Array>();
     const keyed: Array<[key: number, values: Uint16Array]> = [];
-    const missing: number[] = [];
+    let maxKey = 0;
     for (const id of ids) {
       const values = new Uint16Array(toDay - fromDay);
       out.set(id, values);
       const key = this.keyOf(id);
       if (key === undefined) continue;
       keyed.push([key, values]);
-      if (months.some(([, held]) => !held.has(key))) missing.push(key);
+      if (key > maxKey) maxKey = key;
     }
+    if (maxKey >= HELD_KEY_LIMIT) {
+      this.readDirect(new Map(keyed), fromDay, toDay);
+      return out;
+    }
+    const months: Array<[month: number, held: HeldMonth]> = [];
+    for (let month = monthStart(fromDay); month < toDay; month = nextMonth(month)) {
+      months.push([month, this.holding(month)]);
+    }
+    const missing = keyed.filter(([key]) => months.some(([, held]) => !held.has(key))).map(([key]) => key);
     this.readInto(months, missing);
+    this.trimHeld();
     for (const [key, values] of keyed) {
       for (const [month, held] of months) {
         const from = Math.max(fromDay, month);
@@ -263,17 +273,45 @@ export class AttendanceDayTable {
     return out;
   }
 
-  /** The month held in memory, made the most recently read (the least recent beyond `HELD_MONTHS` goes). */
+  /** Rows straight into `values` by worker key, nothing held. */
+  private readDirect(values: ReadonlyMap<number, Uint16Array>, fromDay: number, toDay: number): void {
+    const keys = [...values.keys()];
+    const sql = `SELECT worker, month, days FROM attendance_month
+      WHERE worker IN (${'?,'.repeat(READ_KEYS - 1)}?) AND month >= ? AND month <= ?`;
+    for (let i = 0; i < keys.length; i += READ_KEYS) {
+      const slice = keys.slice(i, i + READ_KEYS);
+      while (slice.length < READ_KEYS) slice.push(-1);
+      const found = this.stmt(sql)
+        .raw()
+        .all(...slice, monthStart(fromDay), monthStart(toDay - 1)) as Array<[number, number, Buffer]>;
+      for (const [worker, month, blob] of found) {
+        const into = values.get(worker)!;
+        const from = Math.max(fromDay, month);
+        const to = Math.min(toDay, month + (blob.length >> 1));
+        for (let day = from; day < to; day++)
+          into[day - fromDay] = blob[2 * (day - month)]! | (blob[2 * (day - month) + 1]! << 8);
+      }
+    }
+  }
+
+  /** The month held in memory, made the most recently read. */
   private holding(month: number): HeldMonth {
     let held = this.held.get(month);
     if (held) this.held.delete(month);
     else held = new HeldMonth();
     this.held.set(month, held);
-    for (const old of this.held.keys()) {
-      if (this.held.size <= HELD_MONTHS) break;
-      this.held.delete(old);
-    }
     return held;
+  }
+
+  /** The least recently read months go while the held ones take more than `HELD_BYTES` (the last read stays). */
+  private trimHeld(): void {
+    let bytes = 0;
+    for (const held of this.held.values()) bytes += held.bytes;
+    for (const [month, held] of this.held) {
+      if (bytes <= HELD_BYTES || this.held.size <= 1) break;
+      this.held.delete(month);
+      bytes -= held.bytes;
+    }
   }
 
   /** These workers' rows of these months, from the table into memory (a worker without one: zeros). */
@@ -284,18 +322,13 @@ export class AttendanceDayTable {
       WHERE worker IN (${'?,'.repeat(READ_KEYS - 1)}?) AND month >= ? AND month <= ?`;
     for (let i = 0; i < keys.length; i += READ_KEYS) {
       const slice = keys.slice(i, i + READ_KEYS);
-      const found = new Set<string>();
+      // Held as rows of zeros first: a worker the query does not give has no row that month.
+      for (const key of slice) for (const [, held] of months) held.put(key, undefined);
       while (slice.length < READ_KEYS) slice.push(-1);
       const rows = this.stmt(sql)
         .raw()
         .all(...slice, months[0]![0], months.at(-1)![0]) as Array<[number, number, Buffer]>;
-      for (const [worker, month, blob] of rows) {
-        byMonth.get(month)?.put(worker, decodeDays(blob));
-        found.add(`${worker}|${month}`);
-      }
-      for (const key of keys.slice(i, i + READ_KEYS)) {
-        for (const [month, held] of months) if (!found.has(`${key}|${month}`)) held.put(key, undefined);
-      }
+      for (const [worker, month, blob] of rows) byMonth.get(month)?.put(worker, decodeDays(blob));
     }
   }
 
