@@ -22,3 +22,20 @@ export class DayTexts {
     return text;
   }
 }
+
+/** The same memo for a value made once per day object by one function (a JSON day's bytes). */
+export class DayMemo<T> {
+  private readonly values = new Map<AttendanceDay, T>();
+
+  constructor(private readonly make: (day: AttendanceDay) => T) {}
+
+  of(day: AttendanceDay): T {
+    let value = this.values.get(day);
+    if (value === undefined) {
+      value = this.make(day);
+      if (this.values.size >= LIMIT) this.values.clear();
+      this.values.set(day, value);
+    }
+    return value;
+  }
+}
