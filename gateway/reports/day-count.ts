@@ -69,8 +69,23 @@ export interface DayGrid {
   readonly bounds: readonly number[];
 }
 
+/** Grids made so far (a month's is ≈ 3 ms of luxon, and every sheet of it asks again); pure, so kept. */
+const grids = new Map<string, DayGrid>();
+const GRIDS_KEPT = 256;
+
 /** `days` site-local days from `firstDate` (`YYYY-MM-DD`). Throws RangeError for a date or zone luxon refuses. */
 export function dayGrid(timezone: string, firstDate: string, days: number): DayGrid {
+  const key = `${timezone}|${firstDate}|${days}`;
+  let grid = grids.get(key);
+  if (!grid) {
+    grid = makeDayGrid(timezone, firstDate, days);
+    if (grids.size >= GRIDS_KEPT) grids.clear();
+    grids.set(key, grid);
+  }
+  return grid;
+}
+
+function makeDayGrid(timezone: string, firstDate: string, days: number): DayGrid {
   const first = DateTime.fromISO(firstDate, { zone: timezone });
   if (!first.isValid) throw new RangeError(`${firstDate} in ${timezone}: ${first.invalidExplanation}`);
   const start = first.startOf('day');
@@ -79,7 +94,7 @@ export function dayGrid(timezone: string, firstDate: string, days: number): DayG
   for (let i = -1; i <= days + 1; i++) bounds.push(start.plus({ days: i }).startOf('day').toMillis());
   const dates: string[] = [];
   for (let i = 0; i < days; i++) dates.push(start.plus({ days: i }).toISODate()!);
-  return { timezone, dates, bounds };
+  return Object.freeze({ timezone, dates: Object.freeze(dates), bounds: Object.freeze(bounds) });
 }
 
 /** The first day of a `YYYY-MM` month and its number of days, or undefined for anything else. */
