@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { validateConfig } from '../../config/load';
 import type { GatewayConfig } from '../../config/schema';
 import { writeFileAtomic } from '../store/durable-file';
@@ -15,8 +15,14 @@ export class ConfigDocumentEditor {
 
   constructor(private readonly file: string) {}
 
+  /**
+   * Read at once, not through libuv's thread pool: the terminals and platforms pages read it on
+   * every view, and under load the pool's threads are busy with the journal's syncs and the sheet
+   * writer's zip (its deflate runs there too), so an awaited read of this small file waited behind
+   * them: those pages' p95 under the web benchmark was 160–190 ms, the others' ≈ 100 (docs/reports.md).
+   */
   async read(): Promise<ConfigDocument> {
-    const parsed: unknown = JSON.parse((await readFile(this.file, 'utf8')).replace(/^\uFEFF/, ''));
+    const parsed: unknown = JSON.parse(readFileSync(this.file, 'utf8').replace(/^\uFEFF/, ''));
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new Error(`${this.file} does not hold a JSON object`);
     }
