@@ -125,6 +125,7 @@ export class Roster implements RosterPort, PinResolver {
    * every monthly sheet, search and page asks for it.
    */
   private listed: readonly Worker[] | undefined;
+  private changes = 0;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -149,6 +150,11 @@ export class Roster implements RosterPort, PinResolver {
   resolve(_terminalId: string, pin: string): { workerId: string; removed: boolean } | undefined {
     const worker = this.byPin.get(pin);
     return worker ? { workerId: worker.id, removed: worker.status === 'removed' } : undefined;
+  }
+
+  /** Moves on with every change to the roster (anything that is written): a view sorted for a revision stays right. */
+  get revision(): number {
+    return this.changes;
   }
 
   list(): readonly Worker[] {
@@ -360,6 +366,7 @@ export class Roster implements RosterPort, PinResolver {
   }
 
   private persist(): Promise<void> {
+    this.changes++;
     const db = this.db!;
     const next = this.writing.then(() => db.write());
     this.writing = next.catch(() => undefined);

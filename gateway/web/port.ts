@@ -32,6 +32,8 @@ export interface TerminalHandle {
 
 export interface RosterView {
   list(): readonly Worker[];
+  /** Moves on with every change (the workers page keeps the roster sorted by name for one). */
+  readonly revision: number;
   get(id: string): Worker | undefined;
   apply(changes: readonly WorkerChange[]): Promise<void>;
   /** Links a platform identity by hand; merges the record that already held it. */

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { GuardEnv } from '../http/guard';
 import { seeOther } from '../http/redirect';
+import type { Worker } from '../roster/roster';
 import { type PageRoutes, pageContext, type WebContext } from './context';
 import type { EnrolmentJobs } from './enrolment-jobs';
 import type { Flash } from './flash';
@@ -70,16 +71,37 @@ function teamChoices(deps: WebDeps): { team: string[]; employer: string[] } {
   return { team: teamValues(workers, 'team'), employer: teamValues(workers, 'employer') };
 }
 
+function byName(a: Worker, b: Worker): number {
+  return chineseOrder.compare(a.name, b.name) || a.pin.localeCompare(b.pin);
+}
+
+/**
+ * The whole roster by name, sorted once per roster revision: 5,000 names through the collator are
+ * ≈ 14 ms, which every view of the workers page spent (and every page behind it waited for).
+ */
+const sortedRosters = new WeakMap<
+  WebDeps['roster'],
+  { revision: number; list: readonly Worker[]; sorted: Worker[] }
+>();
+function rosterByName(deps: WebDeps): readonly Worker[] {
+  const list = deps.roster.list();
+  const kept = sortedRosters.get(deps.roster);
+  if (kept && kept.revision === deps.roster.revision && kept.list === list) return kept.sorted;
+  const sorted = [...list].sort(byName);
+  sortedRosters.set(deps.roster, { revision: deps.roster.revision, list, sorted });
+  return sorted;
+}
+
 function listWorkers(c: WebContext, deps: WebDeps) {
   const q = (c.req.query('q') ?? '').trim();
   const status = c.req.query('status') ?? 'active';
   const pageNo = Math.max(1, Number(c.req.query('page')) || 1);
   const team = c.req.query('team') || undefined;
   const employer = c.req.query('employer') || undefined;
-  const all = searchWorkers(deps, q)
+  const found = q ? searchWorkers(deps, q).sort(byName) : rosterByName(deps);
+  const all = found
     .filter((w) => status === 'all' || w.status === status)
-    .filter((w) => (!team || w.team === team) && (!employer || w.employer === employer))
-    .sort((a, b) => chineseOrder.compare(a.name, b.name) || a.pin.localeCompare(b.pin));
+    .filter((w) => (!team || w.team === team) && (!employer || w.employer === employer));
   return c.html(
     <WorkersPage
       page={pageContext(c, deps.siteName)}
