@@ -21,11 +21,14 @@ import {
   totalHours,
 } from './day-count';
 import { ExportLane } from './export-lane';
+import { RecentDays } from './recent-days';
 
 /** What the sheet reads of the query store (`QueryStore` has it). */
 export interface AttendancePunchSource {
   /** Caught up with the journal at least once (before that, the sheet may miss punches). */
   readonly isReady: boolean;
+  /** The seq of the last punch the store holds (a day's punches are kept while nothing lands in them). */
+  readonly lastSeq: number;
   /**
    * Every worker's punches in [fromMs, toMs) by worker id, each worker's as [at_ms, 1 for out, at_ms,
    * …] in time then journal order.
@@ -143,6 +146,7 @@ export class SheetPeriodError extends Error {}
 export class AttendanceReports implements AttendanceSheets {
   private readonly cache: DayCache;
   private readonly lane: ExportLane;
+  private readonly recentDays: RecentDays;
   /** The roster in the sheet's order, and the teams and employers, while the roster is unchanged (kept once started). */
   private order: SheetWorker[] | undefined;
   private groupsOf: { teams: string[]; employers: string[] } | undefined;
@@ -151,6 +155,7 @@ export class AttendanceReports implements AttendanceSheets {
 
   constructor(private readonly deps: AttendanceReportsDeps) {
     this.lane = new ExportLane(deps.documentsHeap);
+    this.recentDays = new RecentDays(deps.punches, () => deps.clock.now());
     this.cache = new DayCache({
       store: deps.punches,
       bus: deps.bus,
@@ -177,6 +182,7 @@ export class AttendanceReports implements AttendanceSheets {
     this.unsubscribe?.();
     this.order = undefined;
     this.groupsOf = undefined;
+    this.recentDays.clear();
     await this.cache.stop();
   }
 
@@ -285,7 +291,8 @@ export class AttendanceReports implements AttendanceSheets {
     // workers, ≈ 30 ms): quicker than a lookup per worker, and it says who worked that day. Read
     // 6 hours at a time with the loop given back between them, each turn waited behind the
     // documents' chunks under load: the daily page's p95 doubled (198 → 387 ms, docs/reports.md).
-    const dayPunches = monthly ? undefined : punches.punchesByWorkerOverTime(bounds[0]!, bounds.at(-1)!);
+    // Kept a little while (recent-days.ts): a day's page, file and JSON are often asked one after another.
+    const dayPunches = monthly ? undefined : this.recentDays.read(bounds[0]!, bounds.at(-1)!);
     // Counted days only: a worker whose one punch is the next month's first morning is not in this month.
     const ids = dayPunches
       ? workersOn(dayPunches, bounds[1]!, bounds.at(-2)!)
