@@ -6,8 +6,10 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { pathToFileURL } from 'node:url';
+import { build, type Plugin } from 'esbuild';
 import { BENCH_MARKER, type BenchResult, goalMet } from './report';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -18,6 +20,25 @@ const OUT = join(ROOT, '.tmp', 'bench');
  * a quarter of an hour each on a small machine.
  */
 const ON_REQUEST = new Set(['history', 'web']);
+
+/**
+ * The gateway's sources that find files beside themselves (the sheet writer's thread and tsx, the
+ * page's assets) keep their place in the checkout: in the bundle `import.meta.url` would be the
+ * bundle's, and the sheet writer's thread then failed to start (the reports benchmark's files broke).
+ */
+const sourcePlace: Plugin = {
+  name: 'source-place',
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: /[\\/]gateway[\\/].*\.tsx?$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      if (!text.includes('import.meta.url')) return undefined;
+      return {
+        contents: text.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)),
+        loader: args.path.endsWith('.tsx') ? 'tsx' : 'ts',
+      };
+    });
+  },
+};
 
 async function runOne(file: string): Promise<BenchResult | { bench: string; error: string }> {
   const name = basename(file, '.bench.ts');
@@ -31,6 +52,7 @@ async function runOne(file: string): Promise<BenchResult | { bench: string; erro
     target: 'node20',
     packages: 'external',
     logLevel: 'error',
+    plugins: [sourcePlace],
   });
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [outfile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
