@@ -230,7 +230,10 @@ export class AttendanceDayTable {
       });
     });
     // Committed: the months held in memory take the same rows.
-    for (const { worker, month, days } of months.values()) this.held.get(month)?.put(worker, days);
+    for (const { worker, month, days } of months.values()) {
+      // A key beyond what is held is never read from memory (and would make a month of 8 MB and more).
+      if (worker < HELD_KEY_LIMIT) this.held.get(month)?.put(worker, days);
+    }
     return true;
   }
 

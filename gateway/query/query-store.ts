@@ -60,6 +60,7 @@ export class QueryStore implements PunchReader {
   private stopping: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
   private problem: string | undefined;
+  private failures = 0;
 
   constructor(private readonly deps: QueryStoreDeps) {}
 
@@ -118,6 +119,11 @@ export class QueryStore implements PunchReader {
 
   get lastSeq(): number {
     return this.store?.highWater ?? 0;
+  }
+
+  /** Queries that failed (and answered their fallback) since the start: a reader keeping results skips those. */
+  get failedQueries(): number {
+    return this.failures;
   }
 
   query(filter: PunchFilter, page: number, pageSize: number, position?: PagePosition): PunchPage {
@@ -404,6 +410,7 @@ export class QueryStore implements PunchReader {
     try {
       return call(store);
     } catch (error) {
+      this.failures++;
       if (isCorruption(error)) this.recover((error as Error).message);
       else this.deps.logger.error({ error: (error as Error).message }, 'query store: a query failed');
       return fallback;

@@ -29,6 +29,8 @@ export interface AttendancePunchSource {
   readonly isReady: boolean;
   /** The seq of the last punch the store holds (a day's punches are kept while nothing lands in them). */
   readonly lastSeq: number;
+  /** Queries that failed so far (they answer empty): such a read is not kept. */
+  readonly failedQueries: number;
   /**
    * Every worker's punches in [fromMs, toMs) by worker id, each worker's as [at_ms, 1 for out, at_ms,
    * …] in time then journal order.

@@ -12,8 +12,12 @@
 
 /** What is read of the query store (`QueryStore` has it). */
 export interface RecentDaysStore {
+  /** Open and caught up: a store that is not answers with nothing, which is not kept. */
+  readonly isReady: boolean;
   /** The seq of the last punch the store holds. */
   readonly lastSeq: number;
+  /** Queries that failed so far (they answer empty): a read during which one failed is not kept. */
+  readonly failedQueries: number;
   /** Punches with a worker taken after `afterSeq`: [seq, worker key, at_ms, worker id]. */
   punchesAfter(afterSeq: number, limit: number): ReadonlyArray<readonly [number, number, number, string]>;
   punchesByWorkerOverTime(fromMs: number, toMs: number): ReadonlyMap<string, readonly number[]>;
@@ -50,14 +54,16 @@ export class RecentDays {
     const seq = this.store.lastSeq;
     const entry = this.kept.get(key);
     this.kept.delete(key);
-    if (entry && this.holds(entry, seq)) {
+    if (entry && this.store.isReady && this.holds(entry, seq)) {
       entry.seq = seq;
       this.kept.set(key, entry);
       this.keep();
       return entry.punches;
     }
     // better-sqlite3 is synchronous: no punch lands between `seq` and this read.
+    const failures = this.store.failedQueries;
     const punches = this.store.punchesByWorkerOverTime(fromMs, toMs);
+    if (!this.store.isReady || this.store.failedQueries !== failures) return punches;
     this.kept.set(key, { fromMs, toMs, readAt: this.now(), seq, punches });
     for (const old of this.kept.keys()) {
       if (this.kept.size <= KEPT_DAYS) break;
@@ -90,8 +96,9 @@ export class RecentDays {
     if (seq === entry.seq) return true;
     // Fewer punches than when it was read: the store's file was replaced (a rebuild).
     if (seq < entry.seq) return false;
+    const failures = this.store.failedQueries;
     const since = this.store.punchesAfter(entry.seq, CHECK_LIMIT + 1);
-    if (since.length > CHECK_LIMIT) return false;
+    if (this.store.failedQueries !== failures || since.length > CHECK_LIMIT) return false;
     return since.every(([, , atMs]) => atMs < entry.fromMs || atMs >= entry.toMs);
   }
 }

@@ -185,9 +185,14 @@ export class Roster implements RosterPort, PinResolver {
 
   async apply(changes: readonly WorkerChange[]): Promise<void> {
     const touched: string[] = [];
-    for (const change of changes) {
-      const worker = await this.applyOne(change);
-      if (worker) touched.push(worker.id);
+    try {
+      for (const change of changes) {
+        const worker = await this.applyOne(change);
+        if (worker) touched.push(worker.id);
+      }
+    } finally {
+      // A change that failed half-way may have renamed workers already: the revision moves anyway.
+      this.changes++;
     }
     await this.persist();
     if (touched.length > 0) this.deps.bus.emit('roster.changed', touched);

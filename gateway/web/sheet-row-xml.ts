@@ -125,9 +125,9 @@ export class SheetRowWriter {
 
   private kindOf(cells: SheetRowCells, i: number): number {
     const style = this.styleNumber(cells.styles[i]!);
-    return (
-      ((i * 64 + style) * 2 + (typeof cells.values[i] === 'number' ? 1 : 0)) * 2 + (cells.notes[i] ? 1 : 0)
-    );
+    // Columns are fewer than 16,384 (Excel's own limit), so no two kinds share a number.
+    const place = style * 16_384 + i;
+    return (place * 2 + (typeof cells.values[i] === 'number' ? 1 : 0)) * 2 + (cells.notes[i] ? 1 : 0);
   }
 
   private known(cells: SheetRowCells): boolean {

@@ -14,6 +14,10 @@ class PunchList implements RecentDaysStore {
   /** [seq, worker id, at_ms, out] */
   punches: Array<[number, string, number, number]> = [];
   reads = 0;
+  isReady = true;
+  failedQueries = 0;
+  /** The next reads fail as the query store's do: counted, and answered with nothing. */
+  failing = false;
 
   get lastSeq(): number {
     return this.punches.at(-1)?.[0] ?? 0;
@@ -24,6 +28,10 @@ class PunchList implements RecentDaysStore {
   }
 
   punchesAfter(afterSeq: number, limit: number): Array<[number, number, number, string]> {
+    if (this.failing) {
+      this.failedQueries++;
+      return [];
+    }
     return this.punches
       .filter(([seq]) => seq > afterSeq)
       .slice(0, limit)
@@ -32,6 +40,10 @@ class PunchList implements RecentDaysStore {
 
   punchesByWorkerOverTime(fromMs: number, toMs: number): Map<string, number[]> {
     this.reads++;
+    if (this.failing) {
+      this.failedQueries++;
+      return new Map();
+    }
     const byId = new Map<string, number[]>();
     for (const [, id, atMs, out] of [...this.punches].sort((a, b) => a[2] - b[2] || a[0] - b[0])) {
       if (atMs < fromMs || atMs >= toMs) continue;
@@ -86,6 +98,31 @@ describe('a day’s punches kept a little while', () => {
     // Other spans are days of their own.
     days.read(T0, T0 + DAY);
     expect(store.reads).toBe(4);
+    days.clear();
+  });
+
+  it('keeps nothing a failed query answered, and trusts no check that failed', () => {
+    const store = new PunchList();
+    store.add('w1', T0 + 8 * 3_600_000);
+    const days = new RecentDays(store, () => T0 + 5 * DAY);
+    const span = [T0 - DAY, T0 + 2 * DAY] as const;
+    store.failing = true;
+    expect(days.read(...span).size).toBe(0);
+    store.failing = false;
+    expect(days.read(...span).get('w1')).toEqual([T0 + 8 * 3_600_000, 0]);
+    expect(store.reads).toBe(2);
+    // A punch in the span, and the look at what came since fails: read again, not kept as it was.
+    store.add('w2', T0 + 9 * 3_600_000);
+    store.failing = true;
+    days.read(...span);
+    store.failing = false;
+    expect(days.read(...span).get('w2')).toEqual([T0 + 9 * 3_600_000, 0]);
+    // A store not open and caught up is read each time.
+    store.isReady = false;
+    const reads = store.reads;
+    days.read(...span);
+    days.read(...span);
+    expect(store.reads).toBe(reads + 2);
     days.clear();
   });
 });
