@@ -113,7 +113,10 @@ export async function runLab(argv: readonly string[]): Promise<number> {
     await seedLabRoster(gateway);
     for (const part of parts) await part.afterStart?.(gateway);
   };
-  return runGateway(result.config, { configFile, afterStart, beforeStop: stopAll, lab: true });
+  // The emulators stop after the gateway: with the Deli broker gone first, a delivery in flight
+  // waited for an acknowledgement that could not come, and the stop outlasted a service manager's
+  // grace period (seen once in CI: the lab binary killed after 5 s).
+  return runGateway(result.config, { configFile, afterStart, afterStop: stopAll, lab: true });
 }
 
 /**

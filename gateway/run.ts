@@ -18,7 +18,8 @@ export async function runGateway(
     configFile?: string;
     httpPort?: number;
     afterStart?: (gateway: Gateway) => Promise<void>;
-    beforeStop?: () => Promise<void>;
+    /** After the gateway has stopped: lab mode's emulated terminals and platforms. */
+    afterStop?: () => Promise<void>;
     logger?: Logger;
     /** Lab mode has no service manager behind it, so a crash message must not promise a restart. */
     lab?: boolean;
@@ -47,8 +48,8 @@ export async function runGateway(
     return EXIT_FAILURE;
   }
   const code = await stopRequest.stopped;
-  await options.beforeStop?.();
   await gateway.stop();
+  await options.afterStop?.();
   return code;
 }
 
