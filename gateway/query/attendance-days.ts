@@ -27,6 +27,9 @@ const TABLE = `CREATE TABLE IF NOT EXISTS attendance_month (
 
 /** Worker keys per summary read (one cached statement, padded like `punchesOfWorkers`). */
 const READ_KEYS = 100;
+/** `READ_KEYS` workers' rows over a range of months (the keys padded with -1). */
+const MONTH_ROWS = `SELECT worker, month, days FROM attendance_month
+  WHERE worker IN (${'?,'.repeat(READ_KEYS - 1)}?) AND month >= ? AND month <= ?`;
 /** Worker keys per pruning transaction. */
 const PRUNE_KEYS = 500;
 /** Worker keys `punchesByTime` packs with a punch's time into one number (2²⁰). */
@@ -280,12 +283,10 @@ export class AttendanceDayTable {
   /** Rows straight into `values` by worker key, nothing held. */
   private readDirect(values: ReadonlyMap<number, Uint16Array>, fromDay: number, toDay: number): void {
     const keys = [...values.keys()];
-    const sql = `SELECT worker, month, days FROM attendance_month
-      WHERE worker IN (${'?,'.repeat(READ_KEYS - 1)}?) AND month >= ? AND month <= ?`;
     for (let i = 0; i < keys.length; i += READ_KEYS) {
       const slice = keys.slice(i, i + READ_KEYS);
       while (slice.length < READ_KEYS) slice.push(-1);
-      const found = this.stmt(sql)
+      const found = this.stmt(MONTH_ROWS)
         .raw()
         .all(...slice, monthStart(fromDay), monthStart(toDay - 1)) as Array<[number, number, Buffer]>;
       for (const [worker, month, blob] of found) {
@@ -322,14 +323,12 @@ export class AttendanceDayTable {
   private readInto(months: ReadonlyArray<readonly [number, HeldMonth]>, keys: readonly number[]): void {
     if (keys.length === 0) return;
     const byMonth = new Map(months);
-    const sql = `SELECT worker, month, days FROM attendance_month
-      WHERE worker IN (${'?,'.repeat(READ_KEYS - 1)}?) AND month >= ? AND month <= ?`;
     for (let i = 0; i < keys.length; i += READ_KEYS) {
       const slice = keys.slice(i, i + READ_KEYS);
       // Held as rows of zeros first: a worker the query does not give has no row that month.
       for (const key of slice) for (const [, held] of months) held.put(key, undefined);
       while (slice.length < READ_KEYS) slice.push(-1);
-      const rows = this.stmt(sql)
+      const rows = this.stmt(MONTH_ROWS)
         .raw()
         .all(...slice, months[0]![0], months.at(-1)![0]) as Array<[number, number, Buffer]>;
       for (const [worker, month, blob] of rows) byMonth.get(month)?.put(worker, decodeDays(blob));
